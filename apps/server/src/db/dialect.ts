@@ -1,0 +1,2 @@
+/** The two supported control-plane databases. */
+export type DialectName = 'sqlite' | 'postgres';

@@ -1,0 +1,37 @@
+import type { FastifyRequest } from 'fastify';
+import type { RouteSpec } from '@backupx/contract';
+import { AppError } from '../lib/errors.ts';
+import { roleAllows, type Principal } from '../modules/auth/principal.ts';
+
+/** The credential of a request: `X-Api-Key`, else `Authorization: Bearer …`. */
+export const credentialOf = (request: FastifyRequest): string | null => {
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+};
+
+/**
+ * Resolves and authorises the caller of a route. Public routes need nothing; every other access
+ * level needs a credential whose role is at least the route's.
+ */
+export const authorise = async (
+  spec: RouteSpec,
+  request: FastifyRequest,
+  resolve: (credential: string) => Promise<Principal>,
+): Promise<Principal | null> => {
+  if (spec.access === 'public') return null;
+  if (spec.access === 'agent') throw new AppError('AUTH_FORBIDDEN', 'Agent routes are not available yet');
+  const credential = credentialOf(request);
+  if (credential === null) throw new AppError('AUTH_REQUIRED', 'Sign in or send an API key');
+  const principal = await resolve(credential);
+  if (!roleAllows(principal.role, spec.access)) {
+    throw new AppError('AUTH_FORBIDDEN', `This action needs the ${spec.access} role`);
+  }
+  if (spec.sessionOnly === true && principal.kind !== 'user') {
+    throw new AppError('AUTH_USER_SESSION_REQUIRED', 'This action needs a signed-in user, not an API key');
+  }
+  return principal;
+};

@@ -1,0 +1,66 @@
+import type { Kysely } from 'kysely';
+import type { Database, NewUserRow, UserPatch, UserRow } from '../../db/tables.ts';
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;
+
+export const createUsersRepository = (db: Kysely<Database>) => ({
+  async count(): Promise<number> {
+    const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return row.n;
+  },
+
+  async countEnabledAdmins(): Promise<number> {
+    const row = await db
+      .selectFrom('users')
+      .where('role', '=', 'admin')
+      .where('disabled', '=', 0)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return row.n;
+  },
+
+  list(): Promise<UserRow[]> {
+    return db.selectFrom('users').selectAll().orderBy('createdAt', 'asc').orderBy('id', 'asc').execute();
+  },
+
+  findById(id: number): Promise<UserRow | undefined> {
+    return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  findByUsername(username: string): Promise<UserRow | undefined> {
+    return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+  },
+
+  async insert(row: NewUserRow): Promise<UserRow> {
+    return db.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+
+  /** Inserts only while the table is empty; returns undefined when someone else won the race. */
+  async insertFirst(row: NewUserRow): Promise<UserRow | undefined> {
+    return db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
+      if (existing) return undefined;
+      return trx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+    });
+  },
+
+  async update(id: number, patch: UserPatch): Promise<UserRow | undefined> {
+    return db.updateTable('users').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+  },
+
+  /** Records the TOTP step just used; false when that step (or a later one) was already consumed. */
+  async advanceTotpStep(id: number, step: number): Promise<boolean> {
+    const result = await db
+      .updateTable('users')
+      .set({ twoFactorLastStep: step })
+      .where('id', '=', id)
+      .where('twoFactorLastStep', '<', step)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  },
+
+  async delete(id: number): Promise<boolean> {
+    const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  },
+});

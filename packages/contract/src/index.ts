@@ -1,0 +1,14 @@
+/**
+ * @backupx/contract — the HTTP API of the master as data: routes, schemas, error codes.
+ * Browser-safe: it imports zod only.
+ */
+export * from './errors.ts';
+export * from './common.ts';
+export * from './route.ts';
+export * from './auth.ts';
+export * from './users.ts';
+export * from './api-keys.ts';
+export * from './audit.ts';
+export * from './settings.ts';
+export * from './system.ts';
+export * from './routes.ts';

@@ -1,0 +1,22 @@
+import { authRoutes } from './auth.ts';
+import { userRoutes } from './users.ts';
+import { apiKeyRoutes } from './api-keys.ts';
+import { auditRoutes } from './audit.ts';
+import { settingsRoutes } from './settings.ts';
+import { systemRoutes } from './system.ts';
+import type { RouteSpec } from './route.ts';
+
+/** Every route of the API, grouped by area. The server must implement each one exactly once. */
+export const apiRoutes = {
+  auth: authRoutes,
+  users: userRoutes,
+  apiKeys: apiKeyRoutes,
+  audit: auditRoutes,
+  settings: settingsRoutes,
+  system: systemRoutes,
+} as const;
+
+/** Flat list of every declared route. */
+export const allRoutes: readonly RouteSpec[] = Object.values(apiRoutes).flatMap((group) =>
+  Object.values(group as Record<string, RouteSpec>),
+);
