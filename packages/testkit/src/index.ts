@@ -1,0 +1,4 @@
+/** Test kit: real services on loopback and small black-box helpers. */
+export * from './postgres.ts';
+export * from './http-client.ts';
+export * from './totp.ts';
