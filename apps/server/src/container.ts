@@ -56,7 +56,9 @@ export const databaseTargetOf = (config: Readonly<MasterConfig>, cwd: string) =>
 export const createContainer = async (input: ContainerInput) => {
   const { config, logger, clock } = input;
   const target = databaseTargetOf(config, input.cwd);
-  const opened: OpenedDatabase = openDatabase(target);
+  const opened: OpenedDatabase = openDatabase(target, (error) =>
+    logger.warn({ err: error.message }, 'database connection lost; it will be replaced on next use'),
+  );
   try {
     await migrateToLatest(opened);
   } catch (error) {

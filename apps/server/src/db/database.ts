@@ -37,9 +37,12 @@ const redactUrl = (url: string): string => {
 };
 
 /** Opens the control-plane database. SQLite gets WAL and a 5 s busy timeout. */
-export const openDatabase = (target: DatabaseTarget): OpenedDatabase => {
+export const openDatabase = (target: DatabaseTarget, onConnectionError: (error: Error) => void = () => undefined): OpenedDatabase => {
   if (target.dialect === 'postgres') {
     const pool = new pg.Pool({ connectionString: target.location, max: 10 });
+    // An idle pooled connection dropped by the server (restart, failover) emits 'error'; unhandled,
+    // that would end the process. The pool replaces the connection on next use, so log and go on.
+    pool.on('error', onConnectionError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
     return { db, dialect: 'postgres', displayLocation: redactUrl(target.location), close: () => db.destroy() };
   }

@@ -31,6 +31,8 @@ const corsHeaders = {
   'Access-Control-Max-Age': '86400',
 };
 
+const validAccess = new Set<string>(['public', 'viewer', 'operator', 'admin', 'agent']);
+
 const quietPaths = new Set(['/health', '/ready', '/metrics', '/api/health', '/api/ready']);
 
 /** Maps framework errors to stable codes; anything unknown becomes INTERNAL_ERROR. */
@@ -80,8 +82,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   // Every route must come from the contract with a declared access level.
   app.addHook('onRoute', (route) => {
     if (route.method === 'HEAD') return;
-    if (route.config?.routeSpec === undefined) {
-      throw new Error(`Route ${String(route.method)} ${route.url} has no contract spec (and so no declared role)`);
+    const access = route.config?.routeSpec?.access;
+    if (access === undefined || !validAccess.has(access)) {
+      throw new Error(`Route ${String(route.method)} ${route.url} has no declared role (access)`);
     }
   });
 
