@@ -41,7 +41,8 @@ export const readSecretsFile = (file: string): z.infer<typeof fileSchema> => {
 };
 
 const writeSecretsFile = (file: string, content: { jwtSecret: string; encryptionKey: string }) => {
-  mkdirSync(path.dirname(file), { recursive: true });
+  // Like the SQLite data directory: private to the service user (matters when only secrets live here).
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600 });
   chmodSync(temporary, 0o600);

@@ -6,11 +6,16 @@ import { allRoutes } from '@backupx/contract';
 import { dialects, startTestMaster, type TestMaster } from '../test-support/harness.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { VERSION } from '../version.ts';
+import { renderErrorsMarkdown } from '../../../../scripts/docs.ts';
 
-describe('OpenAPI document', () => {
-  it('docs/openapi.json is up to date with the contract (run `npm run openapi`)', () => {
+describe('generated docs', () => {
+  it('docs/openapi.json is up to date with the contract (run `npm run docs`)', () => {
     const committed: unknown = JSON.parse(readFileSync(new URL('../../../../docs/openapi.json', import.meta.url), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(allRoutes, VERSION))));
+  });
+
+  it('docs/errors.md lists every error code (run `npm run docs`)', () => {
+    expect(readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8')).toBe(renderErrorsMarkdown());
   });
 });
 

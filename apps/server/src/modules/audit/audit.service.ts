@@ -44,11 +44,20 @@ export const createAuditService = (deps: AuditServiceDeps) => {
   const doFetch = deps.fetch ?? fetch;
   const pendingDeliveries = new Set<Promise<void>>();
 
+  // Stored timestamps are compared as text, so a bound whose UTC year leaves 0000–9999 (e.g.
+  // 9999-12-31T23:59:59-05:00, "+010000-…" in ISO) is clamped to keep the text order right.
+  const boundIso = (rfc3339: string): string => {
+    const iso = new Date(rfc3339).toISOString();
+    if (iso.startsWith('+')) return '9999-12-31T23:59:59.999Z';
+    if (iso.startsWith('-')) return '0000-01-01T00:00:00.000Z';
+    return iso;
+  };
+
   const toQuery = (filter: AuditFilter): AuditQuery => {
     const { dateFrom, dateTo, ...rest } = filter;
     const query: AuditQuery = { ...rest };
-    if (dateFrom !== undefined) query.fromIso = new Date(dateFrom).toISOString();
-    if (dateTo !== undefined) query.toIso = new Date(dateTo).toISOString();
+    if (dateFrom !== undefined) query.fromIso = boundIso(dateFrom);
+    if (dateTo !== undefined) query.toIso = boundIso(dateTo);
     return query;
   };
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, NewUserRow, UserPatch, UserRow } from '../../db/tables.ts';
 
 export type UsersRepository = ReturnType<typeof createUsersRepository>;
@@ -63,4 +63,46 @@ export const createUsersRepository = (db: Kysely<Database>) => ({
     const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   },
+
+  /**
+   * Updates a user who leaves the enabled admins, only while another enabled admin remains;
+   * null otherwise (see `otherEnabledAdmins`).
+   */
+  async updateUnlessLastAdmin(id: number, patch: UserPatch): Promise<UserRow | undefined | null> {
+    return db.transaction().execute(async (trx) => {
+      if ((await otherEnabledAdmins(trx, id)) < 1) return null;
+      return trx.updateTable('users').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+    });
+  },
+
+  /** Deletes an enabled admin only while another enabled admin remains; null otherwise. */
+  async deleteUnlessLastAdmin(id: number): Promise<boolean | null> {
+    return db.transaction().execute(async (trx) => {
+      if ((await otherEnabledAdmins(trx, id)) < 1) return null;
+      const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  },
 });
+
+/**
+ * Counts the enabled admins other than `id` inside a transaction, after locking the enabled admin
+ * rows with a no-op update (PostgreSQL row-locks them; SQLite serialises transactions), so two
+ * concurrent demotions or deletions cannot both see the other admin and leave none.
+ */
+const otherEnabledAdmins = async (trx: Transaction<Database>, id: number): Promise<number> => {
+  await trx
+    .updateTable('users')
+    .set((eb) => ({ updatedAt: eb.ref('updatedAt') }))
+    .where('role', '=', 'admin')
+    .where('disabled', '=', 0)
+    .execute();
+  const row = await trx
+    .selectFrom('users')
+    .where('role', '=', 'admin')
+    .where('disabled', '=', 0)
+    .where('id', '!=', id)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return row.n;
+};

@@ -105,7 +105,10 @@ export const createUsersService = (deps: UsersServiceDeps) => {
       if (input.email === '' && row.email !== '') patch.emailOtpEnabled = 0;
       if (input.phone === '' && row.phone !== '') patch.smsOtpEnabled = 0;
       if (input.email !== row.email || input.phone !== row.phone) patch.outOfBandOtpCiphertext = '';
-      const updated = await usersRepository.update(id, patch);
+      const updated = losesAdmin
+        ? await usersRepository.updateUnlessLastAdmin(id, patch)
+        : await usersRepository.update(id, patch);
+      if (updated === null) throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be demoted or disabled');
       if (!updated) throw new AppError('USER_NOT_FOUND', `User ${id} does not exist`);
       if (passwordChanged || disabling) await deps.sessionsRepository.revokeAllForUser(id, nowIso());
       const changes = [
@@ -145,7 +148,12 @@ export const createUsersService = (deps: UsersServiceDeps) => {
       if (isEnabledAdmin(row) && (await usersRepository.countEnabledAdmins()) <= 1) {
         throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be deleted');
       }
-      await usersRepository.delete(id);
+      if (isEnabledAdmin(row)) {
+        const deleted = await usersRepository.deleteUnlessLastAdmin(id);
+        if (deleted === null) throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be deleted');
+      } else {
+        await usersRepository.delete(id);
+      }
       await audit.record(actor, {
         category: 'user',
         action: 'delete',
