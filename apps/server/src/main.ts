@@ -49,6 +49,9 @@ export const startMaster = async (input: LoadConfigInput & { cwd: string }): Pro
       'generated new secrets; back up this file together with the database: without it encrypted data cannot be read',
     );
   }
+  if (container.secrets.jwtSecretRotated) {
+    logger.warn('the configured JWT secret differs from the previous one: every existing session token is now invalid');
+  }
   const webRoot = findWebRoot(config.server.web_root, input.cwd);
   const app = await buildApp({
     logger,

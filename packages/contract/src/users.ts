@@ -9,19 +9,29 @@ export const userSummarySchema = userOutputSchema.extend({
 });
 export type UserSummary = z.infer<typeof userSummarySchema>;
 
-const userFields = {
-  username: z.string().trim().min(3).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only'),
-  displayName: z.string().trim().min(1).max(128),
-  email: z.union([z.literal(''), z.email().max(255)]).default(''),
-  phone: z.string().trim().max(64).default(''),
+const username = z.string().trim().min(3).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+const displayName = z.string().trim().min(1).max(128);
+const email = z.union([z.literal(''), z.email().max(255)]);
+const phone = z.string().trim().max(64);
+
+export const userCreateInputSchema = z.strictObject({
+  username,
+  displayName,
+  email: email.default(''),
+  phone: phone.default(''),
   role: roleSchema,
   disabled: z.boolean().default(false),
-};
+  password: z.string().min(8).max(128),
+});
 
-export const userCreateInputSchema = z.strictObject({ ...userFields, password: z.string().min(8).max(128) });
+/** Every field is optional: what is absent keeps its current value (an empty password too). */
 export const userUpdateInputSchema = z.strictObject({
-  ...userFields,
-  // Empty or absent keeps the current password.
+  username: username.optional(),
+  displayName: displayName.optional(),
+  email: email.optional(),
+  phone: phone.optional(),
+  role: roleSchema.optional(),
+  disabled: z.boolean().optional(),
   password: z.union([z.literal(''), z.string().min(8).max(128)]).optional(),
 });
 

@@ -17,6 +17,8 @@ export interface MasterSecrets {
   encryptionKey: string;
   /** Which secrets were generated on this start (first start). */
   generated: ('jwtSecret' | 'encryptionKey')[];
+  /** True when a newly configured JWT secret replaced the previous one (every session token is void). */
+  jwtSecretRotated: boolean;
   file: string;
 }
 
@@ -40,7 +42,7 @@ export const readSecretsFile = (file: string): z.infer<typeof fileSchema> => {
   }
 };
 
-const writeSecretsFile = (file: string, content: { jwtSecret: string; encryptionKey: string }) => {
+const writeSecretsFile = (file: string, content: z.infer<typeof fileSchema>) => {
   // Like the SQLite data directory: private to the service user (matters when only secrets live here).
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
@@ -52,7 +54,7 @@ const writeSecretsFile = (file: string, content: { jwtSecret: string; encryption
 export interface ResolveSecretsInput {
   configured: { jwtSecret: string; encryptionKey: string };
   file: string;
-  systemConfigs: Pick<SystemConfigsRepository, 'insertIfAbsent'>;
+  systemConfigs: Pick<SystemConfigsRepository, 'insertIfAbsent' | 'upsertMany'>;
   now: string;
 }
 
@@ -68,13 +70,29 @@ export const resolveSecrets = async (input: ResolveSecretsInput): Promise<Master
   const jwtSecret = pick(input.configured.jwtSecret, stored.jwtSecret, 'jwtSecret');
   const encryptionKey = pick(input.configured.encryptionKey, stored.encryptionKey, 'encryptionKey');
 
-  const checks: [string, string, string][] = [
-    ['security.encryption_key_check', fingerprint(encryptionKey, 'encryption_key'), 'encryption key (security.encryption_key / BACKUPX_SECURITY_ENCRYPTION_KEY)'],
-    ['security.jwt_secret_check', fingerprint(jwtSecret, 'jwt_secret'), 'JWT secret (security.jwt_secret / BACKUPX_SECURITY_JWT_SECRET)'],
+  // A configured JWT secret may replace the previous one on purpose (rotation signs everyone out);
+  // the encryption key may not: data sealed with the old key would become unreadable.
+  const checks: { key: string; value: string; label: string; mayRotate: boolean }[] = [
+    {
+      key: 'security.encryption_key_check',
+      value: fingerprint(encryptionKey, 'encryption_key'),
+      label: 'encryption key (security.encryption_key / BACKUPX_SECURITY_ENCRYPTION_KEY)',
+      mayRotate: false,
+    },
+    {
+      key: 'security.jwt_secret_check',
+      value: fingerprint(jwtSecret, 'jwt_secret'),
+      label: 'JWT secret (security.jwt_secret / BACKUPX_SECURITY_JWT_SECRET)',
+      mayRotate: input.configured.jwtSecret !== '',
+    },
   ];
-  for (const [key, value, label] of checks) {
+  let jwtSecretRotated = false;
+  for (const { key, value, label, mayRotate } of checks) {
     const existing = await input.systemConfigs.insertIfAbsent(key, value, input.now);
-    if (existing !== value) {
+    if (existing !== value && mayRotate) {
+      await input.systemConfigs.upsertMany([{ key, value, encrypted: false }], input.now);
+      jwtSecretRotated = true;
+    } else if (existing !== value) {
       throw new SecretsError(
         `This database was set up with a different ${label}. Start this master with the same secret as the ` +
           `others sharing the database (copy their ${path.basename(input.file)} or set the value); ` +
@@ -82,6 +100,10 @@ export const resolveSecrets = async (input: ResolveSecretsInput): Promise<Master
       );
     }
   }
-  if (generated.length > 0) writeSecretsFile(input.file, { jwtSecret, encryptionKey });
-  return { jwtSecret, encryptionKey, generated, file: input.file };
+  // Only generated secrets go to the file; configured ones stay where the operator keeps them.
+  if (generated.length > 0) {
+    const values = { jwtSecret, encryptionKey };
+    writeSecretsFile(input.file, { ...stored, ...Object.fromEntries(generated.map((name) => [name, values[name]])) });
+  }
+  return { jwtSecret, encryptionKey, generated, jwtSecretRotated, file: input.file };
 };

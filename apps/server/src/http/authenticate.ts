@@ -3,10 +3,15 @@ import type { RouteSpec } from '@backupx/contract';
 import { AppError } from '../lib/errors.ts';
 import { roleAllows, type Principal } from '../modules/auth/principal.ts';
 
-/** The credential of a request: `X-Api-Key`, else `Authorization: Bearer …`. */
+/** The credential of a request: `X-Api-Key` (API keys only), else `Authorization: Bearer …` (JWT or API key). */
 export const credentialOf = (request: FastifyRequest): string | null => {
   const apiKey = request.headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  if (typeof apiKey === 'string' && apiKey.trim() !== '') {
+    const value = apiKey.trim();
+    // A session token sent as an API key is refused rather than quietly accepted.
+    if (!value.startsWith('bax_')) throw new AppError('AUTH_INVALID_TOKEN', 'X-Api-Key must carry an API key (bax_…)');
+    return value;
+  }
   const header = request.headers.authorization;
   if (typeof header !== 'string') return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -181,6 +181,12 @@ describe.each(dialects)('API keys on %s', (dialect) => {
     }
   });
 
+  it('does not take a session token in X-Api-Key', async () => {
+    const sent = await master.api.get<{ code: string }>('/api/settings', { headers: { 'X-Api-Key': admin } });
+    expect(sent.status).toBe(401);
+    expect(sent.body.code).toBe('AUTH_INVALID_TOKEN');
+  });
+
   it('carries its role: viewer and operator keys read, only an admin key administers', async () => {
     const viewer = (await createKey('viewer key', 'viewer')).plainKey;
     const operator = (await createKey('operator key', 'operator')).plainKey;

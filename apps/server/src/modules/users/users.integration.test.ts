@@ -259,6 +259,27 @@ describe.each(dialects)('users on %s', (dialect) => {
     expect(same.status).toBe(200);
   });
 
+  it('keeps every field a PUT leaves out', async () => {
+    const created = await master.api.post<Envelope<{ id: number }>>(
+      '/api/users',
+      { username: 'partial', displayName: 'Partial P', email: 'p@example.com', phone: '+1 555', role: 'operator', disabled: true, password: TEST_PASSWORD },
+      { token: admin },
+    );
+    const id = created.body.data.id;
+    const renamed = await master.api.put<Envelope<Record<string, unknown>>>(`/api/users/${id}`, { displayName: 'Renamed' }, { token: admin });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.data).toMatchObject({
+      username: 'partial',
+      displayName: 'Renamed',
+      email: 'p@example.com',
+      phone: '+1 555',
+      role: 'operator',
+      disabled: true,
+    });
+    const empty = await master.api.put<Envelope<Record<string, unknown>>>(`/api/users/${id}`, {}, { token: admin });
+    expect(empty.body.data).toMatchObject({ displayName: 'Renamed', disabled: true });
+  });
+
   it('answers USER_NOT_FOUND for unknown ids and INVALID_ID for malformed ones', async () => {
     const body = { username: 'ghost', displayName: 'Ghost', role: 'viewer' };
     for (const id of ['4294967295', '999999']) {

@@ -75,8 +75,17 @@ export const createUsersService = (deps: UsersServiceDeps) => {
       return toUserSummary(row, nowIso());
     },
 
-    async update(actor: Actor, id: number, input: UserInput): Promise<UserSummary> {
+    async update(actor: Actor, id: number, requested: Partial<UserInput>): Promise<UserSummary> {
       const row = await requireUser(id);
+      const input: UserInput = {
+        username: requested.username ?? row.username,
+        displayName: requested.displayName ?? row.displayName,
+        email: requested.email ?? row.email,
+        phone: requested.phone ?? row.phone,
+        role: requested.role ?? (row.role as Role),
+        disabled: requested.disabled ?? row.disabled === 1,
+        password: requested.password,
+      };
       if (input.username !== row.username) {
         const other = await usersRepository.findByUsername(input.username);
         if (other && other.id !== id) throw new AppError('USER_USERNAME_EXISTS', `The username "${input.username}" is taken`);
