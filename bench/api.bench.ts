@@ -54,11 +54,23 @@ const measure = async (name: string, url: string, headers: Record<string, string
 export const run = async (): Promise<void> => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bx-bench-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(repoRoot, 'apps/cli/bin/backupx.js'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], {
-    cwd: dataDir,
-    env: { PATH: process.env.PATH ?? '', BACKUPX_LOG_FILE: '' },
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(repoRoot, 'apps/cli/bin/backupx.js'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: dataDir,
+      env: { PATH: process.env.PATH ?? '', BACKUPX_LOG_FILE: '' },
+      stdio: 'ignore',
+    },
+  );
   const base = `http://127.0.0.1:${port}`;
   const api = createApiClient(base);
   try {
@@ -69,16 +81,26 @@ export const run = async (): Promise<void> => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
-    const setup = await api.post<{ data: { token: string } }>('/api/auth/setup', { username: 'bench', password: 'Bench-Password-1', displayName: 'Bench' });
+    const setup = await api.post<{ data: { token: string } }>('/api/auth/setup', {
+      username: 'bench',
+      password: 'Bench-Password-1',
+      displayName: 'Bench',
+    });
     const token = setup.body.data.token;
-    const key = await api.post<{ data: { plainKey: string } }>('/api/api-keys', { name: 'bench', role: 'viewer' }, { token });
+    const key = await api.post<{ data: { plainKey: string } }>(
+      '/api/api-keys',
+      { name: 'bench', role: 'viewer' },
+      { token },
+    );
     for (let i = 0; i < 200; i += 1) await api.put('/api/settings', { site_name: `bench ${i}` }, { token });
 
     const figures = [
       await measure('health (baseline)', `${base}/health`, {}),
       await measure('profile (JWT)', `${base}/api/auth/profile`, { Authorization: `Bearer ${token}` }),
       await measure('settings (API key)', `${base}/api/settings`, { 'X-Api-Key': key.body.data.plainKey }),
-      await measure('audit page (JWT, 50 rows)', `${base}/api/audit-logs?category=settings&limit=50`, { Authorization: `Bearer ${token}` }),
+      await measure('audit page (JWT, 50 rows)', `${base}/api/audit-logs?category=settings&limit=50`, {
+        Authorization: `Bearer ${token}`,
+      }),
     ];
     for (const figure of figures) {
       process.stdout.write(

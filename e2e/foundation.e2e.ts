@@ -27,7 +27,8 @@ describe('console foundation', () => {
     page = await context.newPage();
   });
   afterEach(async ({ task }) => {
-    if (task.result?.state === 'fail') await screenshot(page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-')}`);
+    if (task.result?.state === 'fail')
+      await screenshot(page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-')}`);
   });
   afterAll(async () => {
     await browser.close();
@@ -120,7 +121,11 @@ describe('console foundation', () => {
     await page.getByTestId('user-displayname').fill(OPERATOR.displayName);
     await page.getByTestId('user-password').fill(OPERATOR.password);
     await page.getByTestId('user-role').click();
-    await page.locator('.ant-select-item-option').filter({ hasText: /^Operator/ }).first().click();
+    await page
+      .locator('.ant-select-item-option')
+      .filter({ hasText: /^Operator/ })
+      .first()
+      .click();
     await page.getByTestId('user-submit').click();
     await page.getByTestId('users-table').getByText(OPERATOR.displayName).waitFor();
     await screenshot(page, '07-users');
@@ -158,7 +163,11 @@ describe('console foundation', () => {
     await page.getByTestId('apikey-create').click();
     await page.getByTestId('apikey-name').fill('deploy-bot');
     await page.getByTestId('apikey-role').click();
-    await page.locator('.ant-select-item-option').filter({ hasText: /^Admin/ }).first().click();
+    await page
+      .locator('.ant-select-item-option')
+      .filter({ hasText: /^Admin/ })
+      .first()
+      .click();
     await page.getByTestId('apikey-ttl').fill('24');
     await page.getByTestId('apikey-submit').click();
     await page.getByTestId('apikey-plaintext').waitFor();
@@ -179,7 +188,8 @@ describe('console foundation', () => {
       body: JSON.stringify({ site_name: 'BackupX E2E' }),
     });
     expect(update.status).toBe(200);
-    const wrong = await fetch(`${product.url}/api/settings`, { headers: { 'X-Api-Key': `${apiKey.slice(0, -1)}0` } });
+    const wrongKey = `${apiKey.slice(0, -1)}${apiKey.endsWith('0') ? '1' : '0'}`;
+    const wrong = await fetch(`${product.url}/api/settings`, { headers: { 'X-Api-Key': wrongKey } });
     expect(wrong.status).toBe(401);
   });
 
@@ -188,20 +198,37 @@ describe('console foundation', () => {
     const table = page.getByTestId('audit-table');
     await table.getByText('login_success').first().waitFor();
     const text = await table.innerText();
-    for (const action of ['setup', 'login_success', 'two_factor_enable', 'two_factor_recovery_code_used', 'create', 'update']) {
+    for (const action of [
+      'setup',
+      'login_success',
+      'two_factor_enable',
+      'two_factor_recovery_code_used',
+      'create',
+      'update',
+    ]) {
       expect(text, action).toContain(action);
     }
     expect(text).toContain(OPERATOR.username);
     expect(text).toMatch(/api_key:\d+:deploy-bot/);
     await screenshot(page, '12-audit');
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-export').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('audit-export').click(),
+    ]);
     const file = await download.path();
     const csv = readFileSync(file);
     expect([...csv.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const body = csv.toString('utf8');
     expect(download.suggestedFilename()).toMatch(/^backupx-audit-\d{8}-\d{6}\.csv$/);
-    for (const needle of ['login_success', 'two_factor_enable', 'api_key', 'deploy-bot', OPERATOR.username, 'settings']) {
+    for (const needle of [
+      'login_success',
+      'two_factor_enable',
+      'api_key',
+      'deploy-bot',
+      OPERATOR.username,
+      'settings',
+    ]) {
       expect(body, needle).toContain(needle);
     }
     expect(body).not.toContain(apiKey);

@@ -15,7 +15,11 @@ const freePort = (): Promise<number> =>
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 
@@ -34,8 +38,21 @@ export const startProduct = async (): Promise<RunningProduct> => {
   let output = '';
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(repoRoot, 'apps/cli/bin/backupx.js'), 'server', '--host', '127.0.0.1', '--port', String(port), '--web-root', path.join(repoRoot, 'apps/web/dist')],
-    { cwd: dataDir, env: { PATH: process.env.PATH ?? '', BACKUPX_LOG_FILE: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      path.join(repoRoot, 'apps/cli/bin/backupx.js'),
+      'server',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--web-root',
+      path.join(repoRoot, 'apps/web/dist'),
+    ],
+    {
+      cwd: dataDir,
+      env: { PATH: process.env.PATH ?? '', BACKUPX_LOG_FILE: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -18,7 +18,14 @@ const layerRules = [
   },
   {
     files: /^packages\/engine\/src\//,
-    deny: [/^fastify/, /^@fastify\//, /^kysely/, /^pg$/, /^better-sqlite3/, /^@backupx\/(server|agent|cli|web)(\/|$)/],
+    deny: [
+      /^fastify/,
+      /^@fastify\//,
+      /^kysely/,
+      /^pg$/,
+      /^better-sqlite3/,
+      /^@backupx\/(server|agent|cli|web)(\/|$)/,
+    ],
     except: /\.test\.ts$/,
     why: 'engine imports contract and node:* only, never the server, agent, web or a database driver',
   },
@@ -63,7 +70,9 @@ const layering = {
   },
   create(context) {
     const relativeFile = path.relative(context.cwd, context.filename).split(path.sep).join('/');
-    const applicable = layerRules.filter((rule) => rule.files.test(relativeFile) && !rule.except?.test(relativeFile));
+    const applicable = layerRules.filter(
+      (rule) => rule.files.test(relativeFile) && !rule.except?.test(relativeFile),
+    );
     if (applicable.length === 0) return {};
     /** @param {import('estree').Node} node @param {unknown} source */
     const check = (node, source) => {

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children = [
-  spawn(process.execPath, ['apps/cli/bin/backupx.js', 'server', '--log-level', 'debug'], { cwd: root, stdio: 'inherit' }),
+  spawn(process.execPath, ['apps/cli/bin/backupx.js', 'server', '--log-level', 'debug'], {
+    cwd: root,
+    stdio: 'inherit',
+  }),
   spawn('npm', ['run', 'dev', '--workspace', '@backupx/web'], { cwd: root, stdio: 'inherit' }),
 ];
 const stop = () => {

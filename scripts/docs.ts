@@ -6,7 +6,9 @@ import { buildOpenApiDocument } from '../apps/server/src/http/openapi.ts';
 import { VERSION } from '../apps/server/src/version.ts';
 
 export const renderErrorsMarkdown = (): string => {
-  const rows = Object.entries(errorCatalog).map(([code, entry]) => `| \`${code}\` | ${entry.status} | ${entry.description} |`);
+  const rows = Object.entries(errorCatalog).map(
+    ([code, entry]) => `| \`${code}\` | ${entry.status} | ${entry.description} |`,
+  );
   return [
     '# Error codes',
     '',
@@ -22,7 +24,10 @@ export const renderErrorsMarkdown = (): string => {
 };
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
-  writeFileSync(new URL('../docs/openapi.json', import.meta.url), JSON.stringify(buildOpenApiDocument(allRoutes, VERSION), null, 2) + '\n');
+  writeFileSync(
+    new URL('../docs/openapi.json', import.meta.url),
+    JSON.stringify(buildOpenApiDocument(allRoutes, VERSION), null, 2) + '\n',
+  );
   writeFileSync(new URL('../docs/errors.md', import.meta.url), renderErrorsMarkdown());
   process.stdout.write('wrote docs/openapi.json and docs/errors.md\n');
 }

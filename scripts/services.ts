@@ -35,7 +35,9 @@ export const aptInstall = (packages: string[]): void => {
   const missing = packages.filter((pkg) => spawnSync('dpkg', ['-s', pkg], { stdio: 'ignore' }).status !== 0);
   if (missing.length === 0) return;
   if (!isRoot()) {
-    throw new ServiceSetupError(`Missing Debian packages: ${missing.join(' ')}. Install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    throw new ServiceSetupError(
+      `Missing Debian packages: ${missing.join(' ')}. Install them with: sudo apt-get install -y ${missing.join(' ')}`,
+    );
   }
   say(`installing ${missing.join(', ')} (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -43,7 +45,10 @@ export const aptInstall = (packages: string[]): void => {
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     aptUpdated = true;
   }
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
 };
 
 /** PostgreSQL on 127.0.0.1:5432 (trust auth), as on this machine kind; started if it is installed but down. */
@@ -56,7 +61,9 @@ export const ensurePostgres = async (): Promise<void> => {
     spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
   }
   if (!(await waitForPort(5432, 30))) {
-    throw new ServiceSetupError('PostgreSQL is not listening on 127.0.0.1:5432 and could not be started. Start it, or set BACKUPX_TEST_PG_URL.');
+    throw new ServiceSetupError(
+      'PostgreSQL is not listening on 127.0.0.1:5432 and could not be started. Start it, or set BACKUPX_TEST_PG_URL.',
+    );
   }
 };
 
@@ -66,5 +73,6 @@ export const chromiumPath = '/usr/bin/chromium';
 export const ensureChromium = (): void => {
   if (existsSync(chromiumPath)) return;
   aptInstall(['chromium', 'fonts-noto-cjk']);
-  if (!existsSync(chromiumPath)) throw new ServiceSetupError(`Chromium is still missing at ${chromiumPath} after installing it.`);
+  if (!existsSync(chromiumPath))
+    throw new ServiceSetupError(`Chromium is still missing at ${chromiumPath} after installing it.`);
 };

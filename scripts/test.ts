@@ -12,7 +12,9 @@ const projects = projectIndex >= 0 ? [args[projectIndex + 1]] : ['unit', 'integr
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
-  process.stderr.write(`Tests need Node.js 24 (this is ${process.version}); run them through npm after "npm install".\n`);
+  process.stderr.write(
+    `Tests need Node.js 24 (this is ${process.version}); run them through npm after "npm install".\n`,
+  );
   process.exit(2);
 }
 
@@ -30,5 +32,8 @@ try {
   throw error;
 }
 
-const result = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...args], { cwd: root, stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...args], {
+  cwd: root,
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

@@ -19,7 +19,10 @@ const newestMtime = (entry: string): number => {
   if (!existsSync(entry)) return 0;
   const stats = statSync(entry);
   if (!stats.isDirectory()) return stats.mtimeMs;
-  return readdirSync(entry).reduce((newest, child) => Math.max(newest, newestMtime(path.join(entry, child))), stats.mtimeMs);
+  return readdirSync(entry).reduce(
+    (newest, child) => Math.max(newest, newestMtime(path.join(entry, child))),
+    stats.mtimeMs,
+  );
 };
 
 /** True when dist/index.html is missing or older than any console source. */
@@ -29,7 +32,10 @@ export const webBuildIsStale = (): boolean =>
 export const ensureWebBuild = (): void => {
   if (!webBuildIsStale()) return;
   process.stdout.write('Building the web console (apps/web) …\n');
-  const result = spawnSync('npm', ['run', 'build', '--workspace', '@backupx/web'], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync('npm', ['run', 'build', '--workspace', '@backupx/web'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error('Building the web console failed (see the output above).');
 };
 

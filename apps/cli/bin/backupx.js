@@ -18,10 +18,14 @@ if (major < 24) {
     bundledNode = null;
   }
   if (bundledNode === null) {
-    process.stderr.write(`backupx needs Node.js 24 (this is ${process.version}). Run "npm install" in the project, or install Node.js 24.\n`);
+    process.stderr.write(
+      `backupx needs Node.js 24 (this is ${process.version}). Run "npm install" in the project, or install Node.js 24.\n`,
+    );
     process.exit(2);
   }
-  const result = spawnSync(bundledNode, [process.argv[1] ?? '', ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(bundledNode, [process.argv[1] ?? '', ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(result.status ?? 1);
 }
 

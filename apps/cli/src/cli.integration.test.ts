@@ -75,7 +75,11 @@ describe('backupx CLI', () => {
     const port = freePort();
     try {
       let server = await startServer(cwd, port);
-      const setup = await server.api.post('/api/auth/setup', { username: 'admin', password: 'First-Password-1', displayName: 'Admin' });
+      const setup = await server.api.post('/api/auth/setup', {
+        username: 'admin',
+        password: 'First-Password-1',
+        displayName: 'Admin',
+      });
       expect(setup.status).toBe(200);
       expect(await server.stop()).toBe(0);
 
@@ -85,13 +89,21 @@ describe('backupx CLI', () => {
       const short = run(['reset-password', '--username', 'admin', '--password', 'short'], { cwd });
       expect(short.status).toBe(1);
       expect(short.stderr).toContain('8 to 128');
-      const reset = run(['reset-password', '--username', 'admin', '--password', 'Second-Password-2'], { cwd });
+      const reset = run(['reset-password', '--username', 'admin', '--password', 'Second-Password-2'], {
+        cwd,
+      });
       expect(reset.stderr).toBe('');
       expect(reset.status).toBe(0);
 
       server = await startServer(cwd, port);
-      expect((await server.api.post('/api/auth/login', { username: 'admin', password: 'First-Password-1' })).status).toBe(401);
-      expect((await server.api.post('/api/auth/login', { username: 'admin', password: 'Second-Password-2' })).status).toBe(200);
+      expect(
+        (await server.api.post('/api/auth/login', { username: 'admin', password: 'First-Password-1' }))
+          .status,
+      ).toBe(401);
+      expect(
+        (await server.api.post('/api/auth/login', { username: 'admin', password: 'Second-Password-2' }))
+          .status,
+      ).toBe(200);
       expect(await server.stop()).toBe(0);
     } finally {
       rmSync(cwd, { recursive: true, force: true });

@@ -43,7 +43,10 @@ export const main = async (argv: string[], env: Env): Promise<number> => {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    if (error instanceof TypeError && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (
+      error instanceof TypeError &&
+      (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+    ) {
       process.stderr.write(`${error.message}\n\n${usage}`);
       return 2;
     }

@@ -40,13 +40,19 @@ export interface ContainerInput {
 /** Where generated secrets live when `security.secrets_file` is not set. */
 export const defaultSecretsFile = (config: Readonly<MasterConfig>, cwd: string): string => {
   if (config.security.secrets_file !== '') return path.resolve(cwd, config.security.secrets_file);
-  if (config.database.url === '') return path.join(path.dirname(path.resolve(cwd, config.database.path)), 'secrets.json');
+  if (config.database.url === '')
+    return path.join(path.dirname(path.resolve(cwd, config.database.path)), 'secrets.json');
   return path.resolve(cwd, 'data', 'secrets.json');
 };
 
 /** The database a config selects: PostgreSQL for a postgres:// URL (in `url` or `path`), else SQLite. */
 export const databaseTargetOf = (config: Readonly<MasterConfig>, cwd: string) => {
-  const url = config.database.url !== '' ? config.database.url : /^postgres(ql)?:\/\//.test(config.database.path) ? config.database.path : '';
+  const url =
+    config.database.url !== ''
+      ? config.database.url
+      : /^postgres(ql)?:\/\//.test(config.database.path)
+        ? config.database.path
+        : '';
   return url !== ''
     ? { dialect: 'postgres' as const, location: url }
     : { dialect: 'sqlite' as const, location: path.resolve(cwd, config.database.path) };
@@ -114,7 +120,9 @@ export const createContainer = async (input: ContainerInput) => {
   });
   const users = createUsersService({ usersRepository, sessionsRepository, audit, clock });
   const dataDir =
-    target.dialect === 'sqlite' ? path.dirname(target.location) : path.dirname(defaultSecretsFile(config, input.cwd));
+    target.dialect === 'sqlite'
+      ? path.dirname(target.location)
+      : path.dirname(defaultSecretsFile(config, input.cwd));
   const system = createSystemService({
     version: input.version,
     mode: config.server.mode,

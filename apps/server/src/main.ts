@@ -25,7 +25,9 @@ export interface RunningMaster {
 const startMaintenance = (container: Container, logger: Logger): (() => void) => {
   const { audit, auth } = container.services;
   const run = (name: string, task: () => Promise<unknown>) => {
-    task().catch((error: unknown) => logger.warn({ err: (error as Error).message, task: name }, 'maintenance task failed'));
+    task().catch((error: unknown) =>
+      logger.warn({ err: (error as Error).message, task: name }, 'maintenance task failed'),
+    );
   };
   run('audit-retention', () => audit.purgeExpired());
   const timers = [
@@ -42,7 +44,13 @@ const startMaintenance = (container: Container, logger: Logger): (() => void) =>
 export const startMaster = async (input: LoadConfigInput & { cwd: string }): Promise<RunningMaster> => {
   const { config, configFile } = loadConfig(input);
   const logger = createLogger({ level: config.log.level, file: config.log.file, stdout: config.log.stdout });
-  const container = await createContainer({ config, logger, clock: systemClock, version: VERSION, cwd: input.cwd });
+  const container = await createContainer({
+    config,
+    logger,
+    clock: systemClock,
+    version: VERSION,
+    cwd: input.cwd,
+  });
   if (container.secrets.generated.length > 0) {
     logger.warn(
       { file: container.secrets.file },
@@ -50,7 +58,9 @@ export const startMaster = async (input: LoadConfigInput & { cwd: string }): Pro
     );
   }
   if (container.secrets.jwtSecretRotated) {
-    logger.warn('the configured JWT secret differs from the previous one: every existing session token is now invalid');
+    logger.warn(
+      'the configured JWT secret differs from the previous one: every existing session token is now invalid',
+    );
   }
   const webRoot = findWebRoot(config.server.web_root, input.cwd);
   const app = await buildApp({
@@ -64,7 +74,13 @@ export const startMaster = async (input: LoadConfigInput & { cwd: string }): Pro
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   const stopMaintenance = startMaintenance(container, logger);
   logger.info(
-    { address, configFile, database: container.database.displayLocation, webRoot: webRoot ?? '(none: API only)', version: VERSION },
+    {
+      address,
+      configFile,
+      database: container.database.displayLocation,
+      webRoot: webRoot ?? '(none: API only)',
+      version: VERSION,
+    },
     'BackupX master started',
   );
   let stopping: Promise<void> | null = null;

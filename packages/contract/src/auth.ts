@@ -47,7 +47,10 @@ export const loginInputSchema = z.strictObject({
 
 export const sessionSchema = z.object({ token: z.string(), user: userOutputSchema });
 
-export const changePasswordInputSchema = z.strictObject({ oldPassword: currentPassword, newPassword: password });
+export const changePasswordInputSchema = z.strictObject({
+  oldPassword: currentPassword,
+  newPassword: password,
+});
 
 export const twoFactorSetupInputSchema = z.strictObject({ currentPassword });
 export const twoFactorSetupOutputSchema = z.object({
@@ -59,7 +62,10 @@ export const twoFactorSetupOutputSchema = z.object({
 });
 export const twoFactorEnableInputSchema = z.strictObject({ code: z.string().trim().min(6).max(10) });
 export const twoFactorConfirmInputSchema = z.strictObject({ currentPassword, code: totpCode });
-export const recoveryCodesOutputSchema = z.object({ user: userOutputSchema, recoveryCodes: z.array(z.string()) });
+export const recoveryCodesOutputSchema = z.object({
+  user: userOutputSchema,
+  recoveryCodes: z.array(z.string()),
+});
 
 export const authRoutes = {
   setupStatus: defineRoute({

@@ -8,8 +8,14 @@ export const errorCatalog = {
   INVALID_ID: { status: 400, description: 'A path id is not an integer between 1 and 4294967295.' },
   NOT_FOUND: { status: 404, description: 'No route or resource matches the request.' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit of the route.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body has a content type the route does not accept.' },
-  INTERNAL_ERROR: { status: 500, description: 'An unexpected server error; details are logged, never returned.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'The request body has a content type the route does not accept.',
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    description: 'An unexpected server error; details are logged, never returned.',
+  },
   SERVICE_UNAVAILABLE: { status: 503, description: 'A dependency (database) is not reachable.' },
 
   AUTH_REQUIRED: { status: 401, description: 'No credentials were sent.' },
@@ -22,16 +28,25 @@ export const errorCatalog = {
   AUTH_2FA_ALREADY_ENABLED: { status: 409, description: 'TOTP is already enabled for this account.' },
   AUTH_2FA_NOT_ENABLED: { status: 400, description: 'TOTP is not enabled for this account.' },
   AUTH_2FA_SETUP_REQUIRED: { status: 400, description: 'Call /api/auth/2fa/setup before enabling TOTP.' },
-  AUTH_RATE_LIMITED: { status: 429, description: 'Too many login attempts from this client IP; wait a minute.' },
+  AUTH_RATE_LIMITED: {
+    status: 429,
+    description: 'Too many login attempts from this client IP; wait a minute.',
+  },
   AUTH_SETUP_DISABLED: { status: 409, description: 'The first administrator already exists.' },
   AUTH_WRONG_PASSWORD: { status: 400, description: 'The current password is wrong.' },
   AUTH_KEY_DISABLED: { status: 401, description: 'The API key is disabled.' },
   AUTH_KEY_EXPIRED: { status: 401, description: 'The API key has expired.' },
-  AUTH_USER_SESSION_REQUIRED: { status: 403, description: 'The route acts on a signed-in user; API keys cannot call it.' },
+  AUTH_USER_SESSION_REQUIRED: {
+    status: 403,
+    description: 'The route acts on a signed-in user; API keys cannot call it.',
+  },
 
   USER_NOT_FOUND: { status: 404, description: 'No user with this id.' },
   USER_USERNAME_EXISTS: { status: 409, description: 'Another user has this username.' },
-  USER_LAST_ADMIN: { status: 400, description: 'The last enabled administrator cannot be deleted, demoted or disabled.' },
+  USER_LAST_ADMIN: {
+    status: 400,
+    description: 'The last enabled administrator cannot be deleted, demoted or disabled.',
+  },
   USER_DELETE_SELF: { status: 400, description: 'You cannot delete your own account.' },
 
   API_KEY_NOT_FOUND: { status: 404, description: 'No API key with this id.' },

@@ -5,13 +5,20 @@ import { defineRoute } from './route.ts';
 export const MASKED_SECRET = '********';
 
 const booleanString = z.enum(['true', 'false']);
-const nonNegativeIntString = z.string().regex(/^(0|[1-9][0-9]{0,4})$/, 'a whole number of days from 0 to 99999');
+const nonNegativeIntString = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,4})$/, 'a whole number of days from 0 to 99999');
 const httpUrlOrEmpty = z.union([
   z.literal(''),
   z.url({ protocol: /^https?$/, hostname: z.regexes.hostname }).max(2048),
 ]);
 /** rclone-style bandwidth: empty/0 = unlimited, `10M`, `512k`, or `up:down` such as `1M:500k`. */
-const bandwidthLimit = z.string().regex(/^$|^(0|\d+(\.\d+)?[BKMGTP]?)(:(0|\d+(\.\d+)?[BKMGTP]?))?$/i, 'rclone bandwidth syntax, e.g. 10M or 1M:500k');
+const bandwidthLimit = z
+  .string()
+  .regex(
+    /^$|^(0|\d+(\.\d+)?[BKMGTP]?)(:(0|\d+(\.\d+)?[BKMGTP]?))?$/i,
+    'rclone bandwidth syntax, e.g. 10M or 1M:500k',
+  );
 
 /** Allow-listed settings (SPEC §14.7). Values travel as strings, as in BackupX. */
 export const settingsShape = {

@@ -9,7 +9,12 @@ export const userSummarySchema = userOutputSchema.extend({
 });
 export type UserSummary = z.infer<typeof userSummarySchema>;
 
-const username = z.string().trim().min(3).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+const username = z
+  .string()
+  .trim()
+  .min(3)
+  .max(64)
+  .regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
 const displayName = z.string().trim().min(1).max(128);
 const email = z.union([z.literal(''), z.email().max(255)]);
 const phone = z.string().trim().max(64);
@@ -68,7 +73,7 @@ export const userRoutes = {
     path: '/api/users/:id/2fa/reset',
     access: 'admin',
     tag: 'users',
-    summary: "Remove every second factor of a user",
+    summary: 'Remove every second factor of a user',
     params: idParams,
     response: userSummarySchema,
   }),

@@ -36,7 +36,8 @@ export const createApiClient = (baseUrl: string) => {
     const response = await fetch(new URL(path, baseUrl), { method, headers, body, redirect: 'manual' });
     const text = await response.text();
     let parsed: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text);
+    if ((response.headers.get('content-type') ?? '').includes('json') && text !== '')
+      parsed = JSON.parse(text);
     return { status: response.status, headers: response.headers, body: parsed as T, text };
   };
   return {
@@ -44,12 +45,21 @@ export const createApiClient = (baseUrl: string) => {
     request,
     get: <T = { code: string; message: string; data?: unknown }>(path: string, options?: RequestOptions) =>
       request<T>('GET', path, options),
-    post: <T = { code: string; message: string; data?: unknown }>(path: string, json?: unknown, options?: RequestOptions) =>
-      request<T>('POST', path, { ...options, ...(json === undefined ? {} : { json }) }),
-    put: <T = { code: string; message: string; data?: unknown }>(path: string, json?: unknown, options?: RequestOptions) =>
-      request<T>('PUT', path, { ...options, ...(json === undefined ? {} : { json }) }),
-    delete: <T = { code: string; message: string; data?: unknown }>(path: string, json?: unknown, options?: RequestOptions) =>
-      request<T>('DELETE', path, { ...options, ...(json === undefined ? {} : { json }) }),
+    post: <T = { code: string; message: string; data?: unknown }>(
+      path: string,
+      json?: unknown,
+      options?: RequestOptions,
+    ) => request<T>('POST', path, { ...options, ...(json === undefined ? {} : { json }) }),
+    put: <T = { code: string; message: string; data?: unknown }>(
+      path: string,
+      json?: unknown,
+      options?: RequestOptions,
+    ) => request<T>('PUT', path, { ...options, ...(json === undefined ? {} : { json }) }),
+    delete: <T = { code: string; message: string; data?: unknown }>(
+      path: string,
+      json?: unknown,
+      options?: RequestOptions,
+    ) => request<T>('DELETE', path, { ...options, ...(json === undefined ? {} : { json }) }),
   };
 };
 

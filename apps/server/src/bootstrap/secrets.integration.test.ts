@@ -144,8 +144,14 @@ describe.each(dialects)('master secrets on %s', (dialect: TestDialect) => {
 
   it('writes only generated secrets to the file, never a configured one', async () => {
     const home = await newHome();
-    const master = await start({ reuse: home, config: { security: { encryption_key: 'configured-encryption-key-012345' } } });
-    const written = JSON.parse(readFileSync(path.join(home.dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
+    const master = await start({
+      reuse: home,
+      config: { security: { encryption_key: 'configured-encryption-key-012345' } },
+    });
+    const written = JSON.parse(readFileSync(path.join(home.dataDir, 'secrets.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
     expect(Object.keys(written)).toEqual(['jwtSecret']);
     expect(written.jwtSecret).toBe(master.container.secrets.jwtSecret);
     expect(JSON.stringify(written)).not.toContain('configured-encryption-key-012345');
@@ -153,15 +159,26 @@ describe.each(dialects)('master secrets on %s', (dialect: TestDialect) => {
 
   it('rotates a newly configured JWT secret: old sessions end, the encryption key stays checked', async () => {
     const home = await newHome();
-    const first = await start({ reuse: home, config: { security: { jwt_secret: 'first-jwt-secret-0123456789abcdef' } } });
+    const first = await start({
+      reuse: home,
+      config: { security: { jwt_secret: 'first-jwt-secret-0123456789abcdef' } },
+    });
     const oldToken = await first.setupAdmin();
     await first.stop();
-    const second = await start({ reuse: home, config: { security: { jwt_secret: 'second-jwt-secret-0123456789abcde' } } });
+    const second = await start({
+      reuse: home,
+      config: { security: { jwt_secret: 'second-jwt-secret-0123456789abcde' } },
+    });
     expect(second.container.secrets.jwtSecretRotated).toBe(true);
-    expect((await second.api.get<Envelope>('/api/auth/profile', { token: oldToken })).body.code).toBe('AUTH_INVALID_TOKEN');
+    expect((await second.api.get<Envelope>('/api/auth/profile', { token: oldToken })).body.code).toBe(
+      'AUTH_INVALID_TOKEN',
+    );
     const newToken = await second.login('admin', TEST_PASSWORD);
     await second.stop();
-    const third = await start({ reuse: home, config: { security: { jwt_secret: 'second-jwt-secret-0123456789abcde' } } });
+    const third = await start({
+      reuse: home,
+      config: { security: { jwt_secret: 'second-jwt-secret-0123456789abcde' } },
+    });
     expect(third.container.secrets.jwtSecretRotated).toBe(false);
     expect((await third.api.get('/api/auth/profile', { token: newToken })).status).toBe(200);
   });

@@ -29,16 +29,22 @@ export class SecretsError extends Error {
   }
 }
 
-const fileSchema = z.object({ jwtSecret: z.string().min(16).optional(), encryptionKey: z.string().min(16).optional() });
+const fileSchema = z.object({
+  jwtSecret: z.string().min(16).optional(),
+  encryptionKey: z.string().min(16).optional(),
+});
 
-const fingerprint = (secret: string, purpose: string): string => hmacSha256Hex(secret, `backupx-secret-check-v1:${purpose}`);
+const fingerprint = (secret: string, purpose: string): string =>
+  hmacSha256Hex(secret, `backupx-secret-check-v1:${purpose}`);
 
 export const readSecretsFile = (file: string): z.infer<typeof fileSchema> => {
   if (!existsSync(file)) return {};
   try {
     return fileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
   } catch (error) {
-    throw new SecretsError(`The secrets file ${file} is unreadable or malformed: ${(error as Error).message}`);
+    throw new SecretsError(
+      `The secrets file ${file} is unreadable or malformed: ${(error as Error).message}`,
+    );
   }
 };
 
@@ -61,7 +67,11 @@ export interface ResolveSecretsInput {
 export const resolveSecrets = async (input: ResolveSecretsInput): Promise<MasterSecrets> => {
   const stored = readSecretsFile(input.file);
   const generated: MasterSecrets['generated'] = [];
-  const pick = (configured: string, fromFile: string | undefined, name: 'jwtSecret' | 'encryptionKey'): string => {
+  const pick = (
+    configured: string,
+    fromFile: string | undefined,
+    name: 'jwtSecret' | 'encryptionKey',
+  ): string => {
     if (configured !== '') return configured;
     if (fromFile !== undefined) return fromFile;
     generated.push(name);
@@ -103,7 +113,10 @@ export const resolveSecrets = async (input: ResolveSecretsInput): Promise<Master
   // Only generated secrets go to the file; configured ones stay where the operator keeps them.
   if (generated.length > 0) {
     const values = { jwtSecret, encryptionKey };
-    writeSecretsFile(input.file, { ...stored, ...Object.fromEntries(generated.map((name) => [name, values[name]])) });
+    writeSecretsFile(input.file, {
+      ...stored,
+      ...Object.fromEntries(generated.map((name) => [name, values[name]])),
+    });
   }
   return { jwtSecret, encryptionKey, generated, jwtSecretRotated, file: input.file };
 };

@@ -27,7 +27,11 @@ describe('loadConfig', () => {
     expect(fromFile.config.server.mode).toBe('debug');
     const fromEnv = loadConfig({ env: { BACKUPX_SERVER_PORT: '9100' }, cwd: dir });
     expect(fromEnv.config.server.port).toBe(9100);
-    const fromFlag = loadConfig({ env: { BACKUPX_SERVER_PORT: '9100' }, flags: { 'server.port': 9200 }, cwd: dir });
+    const fromFlag = loadConfig({
+      env: { BACKUPX_SERVER_PORT: '9100' },
+      flags: { 'server.port': 9200 },
+      cwd: dir,
+    });
     expect(fromFlag.config.server.port).toBe(9200);
   });
 
@@ -57,11 +61,21 @@ describe('loadConfig', () => {
 
   it('names the key and its source when a value is bad', () => {
     const cwd = emptyDir();
-    expect(() => loadConfig({ env: { BACKUPX_SERVER_PORT: 'eighty' }, cwd })).toThrow(/server\.port \(from BACKUPX_SERVER_PORT\)/);
-    expect(() => loadConfig({ env: { BACKUPX_SERVER_EXTERNAL_URL: 'ftp://x' }, cwd })).toThrow(/server\.external_url/);
-    expect(() => loadConfig({ env: { BACKUPX_SERVER_EXTERNAL_URL: 'https://u:p@x' }, cwd })).toThrow(ConfigError);
-    expect(() => loadConfig({ env: { BACKUPX_SERVER_TRUSTED_PROXIES: 'not-an-ip' }, cwd })).toThrow(/server\.trusted_proxies/);
-    expect(() => loadConfig({ env: { BACKUPX_SECURITY_JWT_EXPIRE: 'forever' }, cwd })).toThrow(/security\.jwt_expire/);
+    expect(() => loadConfig({ env: { BACKUPX_SERVER_PORT: 'eighty' }, cwd })).toThrow(
+      /server\.port \(from BACKUPX_SERVER_PORT\)/,
+    );
+    expect(() => loadConfig({ env: { BACKUPX_SERVER_EXTERNAL_URL: 'ftp://x' }, cwd })).toThrow(
+      /server\.external_url/,
+    );
+    expect(() => loadConfig({ env: { BACKUPX_SERVER_EXTERNAL_URL: 'https://u:p@x' }, cwd })).toThrow(
+      ConfigError,
+    );
+    expect(() => loadConfig({ env: { BACKUPX_SERVER_TRUSTED_PROXIES: 'not-an-ip' }, cwd })).toThrow(
+      /server\.trusted_proxies/,
+    );
+    expect(() => loadConfig({ env: { BACKUPX_SECURITY_JWT_EXPIRE: 'forever' }, cwd })).toThrow(
+      /security\.jwt_expire/,
+    );
     expect(() => loadConfig({ env: { BACKUPX_DATABASE_URL: 'mysql://x' }, cwd })).toThrow(/database\.url/);
   });
 

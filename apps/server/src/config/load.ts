@@ -35,7 +35,9 @@ export interface LoadedConfig {
 }
 
 const sectionKeys = (): Record<string, string[]> =>
-  Object.fromEntries(Object.entries(configSchema.shape).map(([section, schema]) => [section, Object.keys(schema.shape)]));
+  Object.fromEntries(
+    Object.entries(configSchema.shape).map(([section, schema]) => [section, Object.keys(schema.shape)]),
+  );
 
 /** Reads file (YAML) + env (`BACKUPX_*`) + flags once, validates with one schema, and freezes the result. */
 export const loadConfig = (input: LoadConfigInput): LoadedConfig => {
@@ -55,7 +57,8 @@ export const loadConfig = (input: LoadConfigInput): LoadedConfig => {
     configFile = path.resolve(cwd, input.configPath);
     if (!existsSync(configFile)) throw new ConfigError(`Config file not found: ${configFile}`);
   } else {
-    configFile = defaultConfigPaths.map((candidate) => path.resolve(cwd, candidate)).find((p) => existsSync(p)) ?? null;
+    configFile =
+      defaultConfigPaths.map((candidate) => path.resolve(cwd, candidate)).find((p) => existsSync(p)) ?? null;
   }
   if (configFile !== null) {
     let parsed: unknown;
@@ -69,13 +72,15 @@ export const loadConfig = (input: LoadConfigInput): LoadedConfig => {
         throw new ConfigError(`Config file ${configFile} must be a mapping of sections`);
       }
       for (const [section, values] of Object.entries(parsed as Record<string, unknown>)) {
-        if (!(section in known)) throw new ConfigError(`Unknown config section "${section}" in ${configFile}`);
+        if (!(section in known))
+          throw new ConfigError(`Unknown config section "${section}" in ${configFile}`);
         if (values === null || values === undefined) continue;
         if (typeof values !== 'object' || Array.isArray(values)) {
           throw new ConfigError(`Config section "${section}" in ${configFile} must be a mapping`);
         }
         for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
-          if (!known[section]?.includes(key)) throw new ConfigError(`Unknown config key "${section}.${key}" in ${configFile}`);
+          if (!known[section]?.includes(key))
+            throw new ConfigError(`Unknown config key "${section}.${key}" in ${configFile}`);
           set(section, key, value, 'file');
         }
       }

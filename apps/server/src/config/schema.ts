@@ -53,7 +53,8 @@ const duration = z
   .refine((value) => parseDurationMs(value) !== null, 'must be a duration such as 24h, 30m or 1h30m');
 
 const boolean = z.preprocess(
-  (value) => (typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase()) : value),
+  (value) =>
+    typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase()) : value,
   z.boolean(),
 );
 
@@ -88,7 +89,11 @@ export const configSchema = z.strictObject({
   }),
   backup: z.strictObject({
     temp_dir: z.string().min(1).default('/tmp/backupx'),
-    max_concurrent: z.coerce.number().int().transform((n) => (n <= 0 ? 2 : n)).default(2),
+    max_concurrent: z.coerce
+      .number()
+      .int()
+      .transform((n) => (n <= 0 ? 2 : n))
+      .default(2),
     retries: z.coerce.number().int().min(0).max(100).default(10),
     bandwidth_limit: z.string().default(''),
   }),

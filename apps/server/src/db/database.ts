@@ -37,14 +37,25 @@ const redactUrl = (url: string): string => {
 };
 
 /** Opens the control-plane database. SQLite gets WAL and a 5 s busy timeout. */
-export const openDatabase = (target: DatabaseTarget, onConnectionError: (error: Error) => void = () => undefined): OpenedDatabase => {
+export const openDatabase = (
+  target: DatabaseTarget,
+  onConnectionError: (error: Error) => void = () => undefined,
+): OpenedDatabase => {
   if (target.dialect === 'postgres') {
     const pool = new pg.Pool({ connectionString: target.location, max: 10 });
     // An idle pooled connection dropped by the server (restart, failover) emits 'error'; unhandled,
     // that would end the process. The pool replaces the connection on next use, so log and go on.
     pool.on('error', onConnectionError);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
-    return { db, dialect: 'postgres', displayLocation: redactUrl(target.location), close: () => db.destroy() };
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      plugins: [new CamelCasePlugin()],
+    });
+    return {
+      db,
+      dialect: 'postgres',
+      displayLocation: redactUrl(target.location),
+      close: () => db.destroy(),
+    };
   }
   // The database holds password hashes and audit data: keep it private to the service user.
   mkdirSync(path.dirname(path.resolve(target.location)), { recursive: true, mode: 0o700 });
@@ -76,7 +87,9 @@ export const migrateToLatest = async (opened: OpenedDatabase): Promise<void> => 
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
   if (error !== undefined || failed !== undefined) {
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, {
+      cause: error,
+    });
   }
 };
 

@@ -25,7 +25,8 @@ const expected = (route: RouteSpec, caller: Caller): 'pass' | { status: number; 
   if (!('role' in caller)) throw new Error('unreachable');
   if (route.access === 'agent') return { status: 403, code: 'AUTH_FORBIDDEN' };
   if (rank[caller.role] < rank[route.access]) return { status: 403, code: 'AUTH_FORBIDDEN' };
-  if (route.sessionOnly === true && caller.apiKey !== undefined) return { status: 403, code: 'AUTH_USER_SESSION_REQUIRED' };
+  if (route.sessionOnly === true && caller.apiKey !== undefined)
+    return { status: 403, code: 'AUTH_USER_SESSION_REQUIRED' };
   return 'pass';
 };
 
@@ -39,7 +40,11 @@ describe.each(dialects)('route table access on %s', (dialect) => {
     for (const role of ['viewer', 'operator', 'admin'] as const) {
       const user = await master.createUser(admin, `${role}-user`, role);
       callers.push({ name: `${role} user`, role, token: user.token });
-      const key = await master.api.post<{ data: { plainKey: string } }>('/api/api-keys', { name: `${role} key`, role }, { token: admin });
+      const key = await master.api.post<{ data: { plainKey: string } }>(
+        '/api/api-keys',
+        { name: `${role} key`, role },
+        { token: admin },
+      );
       callers.push({ name: `${role} API key`, role, apiKey: key.body.data.plainKey });
     }
     const disabled = await master.createUser(admin, 'disabled-user', 'admin');
@@ -54,7 +59,11 @@ describe.each(dialects)('route table access on %s', (dialect) => {
       { name: 'disabled key', role: 'admin' },
       { token: admin },
     );
-    await master.api.put(`/api/api-keys/${key.body.data.apiKey.id}/toggle`, { disabled: true }, { token: admin });
+    await master.api.put(
+      `/api/api-keys/${key.body.data.apiKey.id}/toggle`,
+      { disabled: true },
+      { token: admin },
+    );
     callers.push({ name: 'disabled API key', apiKey: key.body.data.plainKey });
   });
   afterAll(async () => {
@@ -62,7 +71,8 @@ describe.each(dialects)('route table access on %s', (dialect) => {
   });
 
   it('serves every contract route', () => {
-    for (const route of allRoutes) expect(master.app.hasRoute({ method: route.method, url: route.path }), route.path).toBe(true);
+    for (const route of allRoutes)
+      expect(master.app.hasRoute({ method: route.method, url: route.path }), route.path).toBe(true);
   });
 
   it.each(allRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
@@ -71,7 +81,12 @@ describe.each(dialects)('route table access on %s', (dialect) => {
       for (const caller of callers) {
         let token = 'token' in caller ? caller.token : undefined;
         // Logging out would end the caller's session for the remaining routes: use a fresh one.
-        if (route.path === '/api/auth/logout' && token !== undefined && 'role' in caller && caller.apiKey === undefined) {
+        if (
+          route.path === '/api/auth/logout' &&
+          token !== undefined &&
+          'role' in caller &&
+          caller.apiKey === undefined
+        ) {
           token = await master.login(`${caller.role}-user`, 'Password-123');
         }
         const response = await master.api.request(route.method, pathFor(route), {
@@ -97,7 +112,12 @@ describe('route declarations', () => {
   it('refuses to build an app with a route that declares no role', async () => {
     const master = await startTestMaster('sqlite');
     try {
-      const rogue = { method: 'GET', path: '/api/rogue', tag: 'x', summary: 'no role' } as unknown as RouteSpec;
+      const rogue = {
+        method: 'GET',
+        path: '/api/rogue',
+        tag: 'x',
+        summary: 'no role',
+      } as unknown as RouteSpec;
       await expect(
         buildApp({
           logger: pino({ level: 'silent' }),

@@ -1,7 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import { allRoutes } from '@backupx/contract';
 import { AppError, isAppError } from '../lib/errors.ts';
 import { buildTrustedProxyMatcher } from '../config/schema.ts';
@@ -22,7 +27,14 @@ export interface AppOptions {
   registerRoutes: (registry: RouteRegistry) => void;
 }
 
-const forwardedHeaders = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto', 'x-real-ip'];
+const forwardedHeaders = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-proto',
+  'x-real-ip',
+];
 
 const corsHeaders = {
   'Access-Control-Allow-Origin': '*',
@@ -58,7 +70,8 @@ const toAppError = (error: FastifyError | Error): AppError => {
   const status = (error as FastifyError).statusCode;
   if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
   if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type');
-  if (status !== undefined && status >= 400 && status < 500) return new AppError('INVALID_INPUT', error.message);
+  if (status !== undefined && status >= 400 && status < 500)
+    return new AppError('INVALID_INPUT', error.message);
   return new AppError('INTERNAL_ERROR', 'Internal server error', { cause: error });
 };
 
@@ -146,7 +159,11 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     const urlPath = request.url.split('?')[0] ?? '/';
     if (request.method === 'OPTIONS') return reply.code(204).send();
     const root = options.webRoot;
-    if (root !== null && (request.method === 'GET' || request.method === 'HEAD') && !isReservedPath(urlPath)) {
+    if (
+      root !== null &&
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      !isReservedPath(urlPath)
+    ) {
       const file = resolveStaticFile(root, urlPath) ?? path.join(root, 'index.html');
       const isAsset = urlPath.startsWith('/assets/');
       return reply
@@ -161,7 +178,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   options.registerRoutes(registry);
   const missing = allRoutes.filter((route) => !registry.implemented.has(route));
   if (missing.length > 0) {
-    throw new Error(`Contract routes without a handler: ${missing.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    throw new Error(
+      `Contract routes without a handler: ${missing.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+    );
   }
 
   await app.ready();

@@ -9,7 +9,8 @@ export const credentialOf = (request: FastifyRequest): string | null => {
   if (typeof apiKey === 'string' && apiKey.trim() !== '') {
     const value = apiKey.trim();
     // A session token sent as an API key is refused rather than quietly accepted.
-    if (!value.startsWith('bax_')) throw new AppError('AUTH_INVALID_TOKEN', 'X-Api-Key must carry an API key (bax_…)');
+    if (!value.startsWith('bax_'))
+      throw new AppError('AUTH_INVALID_TOKEN', 'X-Api-Key must carry an API key (bax_…)');
     return value;
   }
   const header = request.headers.authorization;

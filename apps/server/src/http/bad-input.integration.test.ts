@@ -9,7 +9,11 @@ const snapshot = async (master: TestMaster) => {
   const db = master.container.database.db;
   return {
     users: await db.selectFrom('users').selectAll().orderBy('id').execute(),
-    apiKeys: await db.selectFrom('apiKeys').select(['id', 'name', 'role', 'disabled', 'expiresAt']).orderBy('id').execute(),
+    apiKeys: await db
+      .selectFrom('apiKeys')
+      .select(['id', 'name', 'role', 'disabled', 'expiresAt'])
+      .orderBy('id')
+      .execute(),
     settings: await db.selectFrom('systemConfigs').select(['key', 'value']).orderBy('key').execute(),
   };
 };
@@ -38,9 +42,15 @@ describe.each(dialects)('bad input on %s', (dialect) => {
 
   it('answers malformed JSON with 400 INVALID_JSON on every route that takes a body', async () => {
     const before = await snapshot(master);
-    for (const route of [...bodyRoutes, ...allRoutes.filter((r) => r.body !== undefined && r.access === 'public')]) {
+    for (const route of [
+      ...bodyRoutes,
+      ...allRoutes.filter((r) => r.body !== undefined && r.access === 'public'),
+    ]) {
       for (const raw of ['{"username":', '{bad json}', '\u0000\u0001', '[1,2', 'null null']) {
-        const response = await master.api.request(route.method, route.path.replace(':id', String(userId)), { raw, token: admin });
+        const response = await master.api.request(route.method, route.path.replace(':id', String(userId)), {
+          raw,
+          token: admin,
+        });
         const where = `${route.method} ${route.path} with ${JSON.stringify(raw)} → ${response.text}`;
         expect(response.status, where).toBe(400);
         expect((response.body as Envelope).code, where).toBe('INVALID_JSON');
@@ -51,17 +61,36 @@ describe.each(dialects)('bad input on %s', (dialect) => {
 
   it('answers wrong types, unknown fields and wrong shapes with a 4xx and a stable code', async () => {
     const before = await snapshot(master);
-    const bodies: unknown[] = [[], 'text', 42, true, { unknownField: 1 }, { username: 123, password: ['x'] }, { name: { $gt: '' } }];
+    const bodies: unknown[] = [
+      [],
+      'text',
+      42,
+      true,
+      { unknownField: 1 },
+      { username: 123, password: ['x'] },
+      { name: { $gt: '' } },
+    ];
     for (const route of bodyRoutes) {
       if (route.path === '/api/settings') continue; // checked below: an empty patch is valid there
       for (const json of bodies) {
-        const response = await master.api.request(route.method, route.path.replace(':id', String(userId)), { json, token: admin });
+        const response = await master.api.request(route.method, route.path.replace(':id', String(userId)), {
+          json,
+          token: admin,
+        });
         const where = `${route.method} ${route.path} with ${JSON.stringify(json)} → ${response.text}`;
         expect(response.status, where).toBe(400);
-        expect((response.body as Envelope).code, where).toMatch(/^(INVALID_INPUT|SETTINGS_INVALID|AUDIT_FILTER_INVALID)$/);
+        expect((response.body as Envelope).code, where).toMatch(
+          /^(INVALID_INPUT|SETTINGS_INVALID|AUDIT_FILTER_INVALID)$/,
+        );
       }
     }
-    for (const json of [{ site_name: 7 }, { unknown_key: 'x' }, { language: 'fr-FR' }, { audit_retention_days: '-1' }, []]) {
+    for (const json of [
+      { site_name: 7 },
+      { unknown_key: 'x' },
+      { language: 'fr-FR' },
+      { audit_retention_days: '-1' },
+      [],
+    ]) {
       const response = await master.api.put('/api/settings', json, { token: admin });
       expect(response.status, JSON.stringify(json)).toBe(400);
       expect((response.body as Envelope).code).toBe('SETTINGS_INVALID');
@@ -76,7 +105,12 @@ describe.each(dialects)('bad input on %s', (dialect) => {
       { token: admin },
     );
     expect(response.status).toBe(400);
-    expect(response.body.details.map((detail) => detail.path).sort()).toEqual(['displayName', 'password', 'role', 'username']);
+    expect(response.body.details.map((detail) => detail.path).sort()).toEqual([
+      'displayName',
+      'password',
+      'role',
+      'username',
+    ]);
   });
 
   it('refuses oversized bodies with 413 PAYLOAD_TOO_LARGE', async () => {
@@ -102,7 +136,18 @@ describe.each(dialects)('bad input on %s', (dialect) => {
 
   it('answers out-of-range and malformed ids with 400 INVALID_ID on every :id route', async () => {
     const before = await snapshot(master);
-    const badIds = ['0', '-1', '4294967296', '99999999999999999999', 'abc', '1.5', '1e3', '01', '%20', "1%27%20OR%201=1"];
+    const badIds = [
+      '0',
+      '-1',
+      '4294967296',
+      '99999999999999999999',
+      'abc',
+      '1.5',
+      '1e3',
+      '01',
+      '%20',
+      '1%27%20OR%201=1',
+    ];
     for (const route of idRoutes) {
       for (const id of badIds) {
         const response = await master.api.request(route.method, route.path.replace(':id', id), {
@@ -124,9 +169,17 @@ describe.each(dialects)('bad input on %s', (dialect) => {
   });
 
   it('treats SQL-looking strings as plain data', async () => {
-    const hostile = ["' OR '1'='1", 'admin\'--', '"; DROP TABLE users; --', "x%' UNION SELECT password_hash FROM users --"];
+    const hostile = [
+      "' OR '1'='1",
+      "admin'--",
+      '"; DROP TABLE users; --',
+      "x%' UNION SELECT password_hash FROM users --",
+    ];
     for (const text of hostile) {
-      const login = await master.api.post('/api/auth/login', { username: text, password: `${text}-password` });
+      const login = await master.api.post('/api/auth/login', {
+        username: text,
+        password: `${text}-password`,
+      });
       expectClientError(login.status, text);
       const audit = await master.api.get<{ data: { items: unknown[] } }>(
         `/api/audit-logs?keyword=${encodeURIComponent(text)}&username=${encodeURIComponent(text)}`,
@@ -140,7 +193,9 @@ describe.each(dialects)('bad input on %s', (dialect) => {
       );
       expect(created.status).toBe(200);
       const id = created.body.data.apiKey.id;
-      const listed = await master.api.get<{ data: { id: number; name: string }[] }>('/api/api-keys', { token: admin });
+      const listed = await master.api.get<{ data: { id: number; name: string }[] }>('/api/api-keys', {
+        token: admin,
+      });
       expect(listed.body.data.find((key) => key.id === id)?.name).toBe(text.trim());
       await master.api.delete(`/api/api-keys/${id}`, undefined, { token: admin });
     }

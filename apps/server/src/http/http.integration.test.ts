@@ -10,12 +10,16 @@ import { renderErrorsMarkdown } from '../../../../scripts/docs.ts';
 
 describe('generated docs', () => {
   it('docs/openapi.json is up to date with the contract (run `npm run docs`)', () => {
-    const committed: unknown = JSON.parse(readFileSync(new URL('../../../../docs/openapi.json', import.meta.url), 'utf8'));
+    const committed: unknown = JSON.parse(
+      readFileSync(new URL('../../../../docs/openapi.json', import.meta.url), 'utf8'),
+    );
     expect(committed).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(allRoutes, VERSION))));
   });
 
   it('docs/errors.md lists every error code (run `npm run docs`)', () => {
-    expect(readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8')).toBe(renderErrorsMarkdown());
+    expect(readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8')).toBe(
+      renderErrorsMarkdown(),
+    );
   });
 });
 
@@ -84,7 +88,11 @@ describe.each(dialects)('HTTP conventions on %s', (dialect) => {
   });
 
   it('never serves files outside the web root', async () => {
-    for (const attempt of ['/../secret-outside-root.txt', '/%2e%2e/secret-outside-root.txt', '/assets/..%2f..%2fsecret-outside-root.txt']) {
+    for (const attempt of [
+      '/../secret-outside-root.txt',
+      '/%2e%2e/secret-outside-root.txt',
+      '/assets/..%2f..%2fsecret-outside-root.txt',
+    ]) {
       const response = await fetch(master.url + attempt);
       const text = await response.text();
       expect(text, attempt).not.toContain('do not serve');
@@ -103,24 +111,37 @@ describe.each(dialects)('HTTP conventions on %s', (dialect) => {
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(metrics.text).toContain('backupx_app_info{version="0.0.0-test"} 1');
-    expect(metrics.text).toMatch(/backupx_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/);
+    expect(metrics.text).toMatch(
+      /backupx_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
+    );
     expect(metrics.text).toContain('backupx_process_cpu_user_seconds_total');
     const names = [...metrics.text.matchAll(/^([a-z_]+)(?:\{| )/gm)].map((match) => match[1]);
     expect(names.every((name) => name?.startsWith('backupx_'))).toBe(true);
   });
 
   it('serves the OpenAPI document generated from the contract', async () => {
-    const doc = await master.api.get<{ openapi: string; paths: Record<string, unknown> }>('/api/openapi.json');
+    const doc = await master.api.get<{ openapi: string; paths: Record<string, unknown> }>(
+      '/api/openapi.json',
+    );
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.0.3');
     expect(Object.keys(doc.body.paths)).toContain('/api/users/{id}');
   });
 
   it('reports system info to any role without secrets', async () => {
-    const info = await master.api.get<{ data: Record<string, unknown> }>('/api/system/info', { token: admin });
-    expect(info.body.data).toMatchObject({ version: '0.0.0-test', mode: 'release', databaseDialect: dialect });
+    const info = await master.api.get<{ data: Record<string, unknown> }>('/api/system/info', {
+      token: admin,
+    });
+    expect(info.body.data).toMatchObject({
+      version: '0.0.0-test',
+      mode: 'release',
+      databaseDialect: dialect,
+    });
     expect(Number(info.body.data.diskTotal)).toBeGreaterThan(0);
-    const secrets = JSON.parse(readFileSync(path.join(master.dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
+    const secrets = JSON.parse(readFileSync(path.join(master.dataDir, 'secrets.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
     for (const secret of Object.values(secrets)) expect(info.text).not.toContain(secret);
     if (dialect === 'postgres') expect(String(info.body.data.databasePath)).not.toMatch(/:[^/@]*@/);
   });
@@ -141,7 +162,11 @@ describe('trusted proxies', () => {
     try {
       for (const master of [trusting, distrusting]) {
         const token = await master.setupAdmin();
-        await master.api.post('/api/auth/login', { username: 'admin', password: 'wrong-password' }, { headers: { 'X-Forwarded-For': '203.0.113.7' } });
+        await master.api.post(
+          '/api/auth/login',
+          { username: 'admin', password: 'wrong-password' },
+          { headers: { 'X-Forwarded-For': '203.0.113.7' } },
+        );
         const ips = await auditIps(master, token);
         expect(ips).toEqual([master === trusting ? '203.0.113.7' : '127.0.0.1']);
       }

@@ -10,7 +10,10 @@ const errorSchema = {
   properties: {
     code: { type: 'string', enum: Object.keys(errorCatalog) },
     message: { type: 'string' },
-    details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    details: {
+      type: 'array',
+      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 };
 
@@ -35,7 +38,9 @@ const contentTypes: Record<string, string> = {
 /** Builds the OpenAPI 3 document from the contract route list. Deterministic: committed and drift-checked. */
 export const buildOpenApiDocument = (routes: readonly RouteSpec[], version: string) => {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of [...routes].sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method))) {
+  for (const route of [...routes].sort(
+    (a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method),
+  )) {
     const openApiPath = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
     const kind = route.responseKind ?? 'json';
     let successContent: Record<string, unknown>;
@@ -54,7 +59,9 @@ export const buildOpenApiDocument = (routes: readonly RouteSpec[], version: stri
         },
       };
     } else if (kind === 'raw-json') {
-      successContent = { 'application/json': { schema: route.response ? toJsonSchema(route.response, 'output') : {} } };
+      successContent = {
+        'application/json': { schema: route.response ? toJsonSchema(route.response, 'output') : {} },
+      };
     } else {
       successContent = { [contentTypes[kind] ?? 'application/octet-stream']: { schema: { type: 'string' } } };
     }
@@ -67,11 +74,17 @@ export const buildOpenApiDocument = (routes: readonly RouteSpec[], version: stri
       parameters: [...parameterList(route.params, 'path'), ...parameterList(route.query, 'query')],
       responses: {
         '200': { description: 'Success', content: successContent },
-        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     };
     if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(route.body, 'input') } } };
+      operation.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: toJsonSchema(route.body, 'input') } },
+      };
     }
     paths[openApiPath] ??= {};
     paths[openApiPath][route.method.toLowerCase()] = operation;

@@ -1,6 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { ErrorCode, RouteBody, RouteParams, RouteQuery, RouteResponse, RouteSpec } from '@backupx/contract';
+import type {
+  ErrorCode,
+  RouteBody,
+  RouteParams,
+  RouteQuery,
+  RouteResponse,
+  RouteSpec,
+} from '@backupx/contract';
 import { AppError } from '../lib/errors.ts';
 import { actorOf, type Actor, type Principal } from '../modules/auth/principal.ts';
 
@@ -38,15 +45,20 @@ const issuesToDetails = (error: z.ZodError) =>
 
 const parseWith = (schema: z.ZodType | undefined, value: unknown, code: ErrorCode, what: string): unknown => {
   if (schema === undefined) {
-    const empty = value === undefined || value === null || (typeof value === 'object' && Object.keys(value).length === 0);
+    const empty =
+      value === undefined || value === null || (typeof value === 'object' && Object.keys(value).length === 0);
     if (!empty && what === 'body') throw new AppError(code, 'This route takes no request body');
     return undefined;
   }
   const result = schema.safeParse(value ?? (what === 'body' ? undefined : {}));
   if (!result.success) {
-    throw new AppError(code, `Invalid ${what}: ${result.error.issues.map((i) => `${i.path.join('.') || what} ${i.message}`).join('; ')}`, {
-      details: issuesToDetails(result.error),
-    });
+    throw new AppError(
+      code,
+      `Invalid ${what}: ${result.error.issues.map((i) => `${i.path.join('.') || what} ${i.message}`).join('; ')}`,
+      {
+        details: issuesToDetails(result.error),
+      },
+    );
   }
   return result.data;
 };
@@ -99,7 +111,11 @@ export class RouteRegistry {
         if (reply.sent) return reply;
         const kind = spec.responseKind ?? 'json';
         if (kind === 'json') {
-          return reply.send(result === undefined ? { code: 'OK', message: 'success' } : { code: 'OK', message: 'success', data: result });
+          return reply.send(
+            result === undefined
+              ? { code: 'OK', message: 'success' }
+              : { code: 'OK', message: 'success', data: result },
+          );
         }
         return reply.send(result);
       },

@@ -39,7 +39,8 @@ const mimeTypes: Record<string, string> = {
   '.webmanifest': 'application/manifest+json',
 };
 
-export const contentTypeFor = (file: string): string => mimeTypes[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+export const contentTypeFor = (file: string): string =>
+  mimeTypes[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
 
 /** Paths that belong to the backend: never answered with the SPA. */
 export const isReservedPath = (urlPath: string): boolean =>

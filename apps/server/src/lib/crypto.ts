@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /** Compares two strings in time that depends only on their lengths. */
 export const constantTimeEqual = (a: string, b: string): boolean => {
@@ -20,7 +27,8 @@ export const hmacSha256Hex = (key: string | Buffer, data: string | Buffer): stri
   createHmac('sha256', key).update(data).digest('hex');
 
 /** Key derivation used by BackupX: SHA-256 of the configured secret string (SPEC §3.6). */
-export const deriveEncryptionKey = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+export const deriveEncryptionKey = (secret: string): Buffer =>
+  createHash('sha256').update(secret, 'utf8').digest();
 
 /**
  * Secrets at rest (SPEC §4.3): AES-256-GCM, random 12-byte nonce prepended, tag appended,

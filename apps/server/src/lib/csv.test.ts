@@ -3,7 +3,14 @@ import { fileStamp, toCsv } from './csv.ts';
 
 describe('toCsv', () => {
   it('starts with a BOM, quotes where needed and neutralises formulas', () => {
-    const csv = toCsv(['a', 'b'], [['x,y', 'say "hi"'], ['=1+1', 3], ['第二行\nline', '-5']]);
+    const csv = toCsv(
+      ['a', 'b'],
+      [
+        ['x,y', 'say "hi"'],
+        ['=1+1', 3],
+        ['第二行\nline', '-5'],
+      ],
+    );
     expect(csv.startsWith('\uFEFFa,b\r\n')).toBe(true);
     expect(csv).toContain('"x,y","say ""hi"""');
     expect(csv).toContain("'=1+1,3");

@@ -13,4 +13,5 @@ export const toCsv = (header: readonly string[], rows: readonly (readonly (strin
   '\uFEFF' + [header, ...rows].map((row) => row.map(cell).join(',')).join('\r\n') + '\r\n';
 
 /** `YYYYMMDD-HHMMSS` in UTC, for download file names. */
-export const fileStamp = (date: Date): string => date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+export const fileStamp = (date: Date): string =>
+  date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createApiClient, createPostgresDatabase, type ApiClient, type TemporaryPostgresDatabase } from '@backupx/testkit';
+import {
+  createApiClient,
+  createPostgresDatabase,
+  type ApiClient,
+  type TemporaryPostgresDatabase,
+} from '@backupx/testkit';
 import { configSchema, type MasterConfig } from '../config/schema.ts';
 import { buildApp } from '../http/app.ts';
 import { createContainer, type Container } from '../container.ts';
@@ -37,7 +42,11 @@ export interface TestMaster {
   /** Logs in and returns the token (throws on failure). */
   login(username: string, password: string, twoFactorCode?: string): Promise<string>;
   /** Creates a user as `adminToken` and returns `{ id, token }`. */
-  createUser(adminToken: string, username: string, role: 'viewer' | 'operator' | 'admin'): Promise<{ id: number; token: string }>;
+  createUser(
+    adminToken: string,
+    username: string,
+    role: 'viewer' | 'operator' | 'admin',
+  ): Promise<{ id: number; token: string }>;
   /** The throw-away PostgreSQL database (postgres dialect only). */
   postgres: TemporaryPostgresDatabase | undefined;
   stop(): Promise<void>;
@@ -56,9 +65,13 @@ export interface TestMasterOptions {
 export const TEST_PASSWORD = 'Password-123';
 
 /** Starts a real master listening on 127.0.0.1:<random port> over SQLite or PostgreSQL. */
-export const startTestMaster = async (dialect: TestDialect, options: TestMasterOptions = {}): Promise<TestMaster> => {
+export const startTestMaster = async (
+  dialect: TestDialect,
+  options: TestMasterOptions = {},
+): Promise<TestMaster> => {
   const dataDir = options.reuse?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'bx-master-'));
-  const postgres = dialect === 'postgres' ? (options.reuse?.postgres ?? (await createPostgresDatabase())) : undefined;
+  const postgres =
+    dialect === 'postgres' ? (options.reuse?.postgres ?? (await createPostgresDatabase())) : undefined;
   const config = configSchema.parse({
     server: { host: '127.0.0.1', port: 8340, ...options.config?.server },
     database: { path: path.join(dataDir, 'backupx.db'), url: postgres?.url ?? '' },
@@ -93,7 +106,8 @@ export const startTestMaster = async (dialect: TestDialect, options: TestMasterO
       password,
       ...(twoFactorCode === undefined ? {} : { twoFactorCode }),
     });
-    if (response.status !== 200) throw new Error(`login ${username} failed: ${response.status} ${response.text}`);
+    if (response.status !== 200)
+      throw new Error(`login ${username} failed: ${response.status} ${response.text}`);
     return response.body.data.token;
   };
 
@@ -115,7 +129,11 @@ export const startTestMaster = async (dialect: TestDialect, options: TestMasterO
     dataDir,
     config,
     async setupAdmin(username = 'admin', password = TEST_PASSWORD) {
-      const response = await api.post<{ data: { token: string } }>('/api/auth/setup', { username, password, displayName: 'Administrator' });
+      const response = await api.post<{ data: { token: string } }>('/api/auth/setup', {
+        username,
+        password,
+        displayName: 'Administrator',
+      });
       if (response.status !== 200) throw new Error(`setup failed: ${response.status} ${response.text}`);
       return response.body.data.token;
     },

@@ -46,8 +46,16 @@ export const foundationMigration = (dialect: DialectName) => {
         .addColumn('client_ip', 'varchar(45)', (col) => col.notNull().defaultTo(''))
         .addColumn('user_agent', 'varchar(256)', (col) => col.notNull().defaultTo(''))
         .execute();
-      await db.schema.createIndex('idx_user_sessions_user_id').on('user_sessions').column('user_id').execute();
-      await db.schema.createIndex('idx_user_sessions_expires_at').on('user_sessions').column('expires_at').execute();
+      await db.schema
+        .createIndex('idx_user_sessions_user_id')
+        .on('user_sessions')
+        .column('user_id')
+        .execute();
+      await db.schema
+        .createIndex('idx_user_sessions_expires_at')
+        .on('user_sessions')
+        .column('expires_at')
+        .execute();
 
       await withId(db.schema.createTable('system_configs'))
         .addColumn('key', 'varchar(128)', (col) => col.notNull().unique())
@@ -83,7 +91,11 @@ export const foundationMigration = (dialect: DialectName) => {
         .addColumn('created_at', 'varchar(32)', (col) => col.notNull())
         .execute();
       await db.schema.createIndex('idx_audit_logs_category').on('audit_logs').column('category').execute();
-      await db.schema.createIndex('idx_audit_logs_created_at').on('audit_logs').column('created_at').execute();
+      await db.schema
+        .createIndex('idx_audit_logs_created_at')
+        .on('audit_logs')
+        .column('created_at')
+        .execute();
 
       await db.schema
         .createTable('rate_limit_buckets')

@@ -10,7 +10,9 @@ export const registerApiKeyRoutes = (registry: RouteRegistry, services: { apiKey
     void reply.header('Cache-Control', 'no-store');
     return apiKeys.create(actor, body);
   });
-  registry.add(routes.toggle, ({ actor, params, body }) => apiKeys.setDisabled(actor, params.id, body.disabled));
+  registry.add(routes.toggle, ({ actor, params, body }) =>
+    apiKeys.setDisabled(actor, params.id, body.disabled),
+  );
   registry.add(routes.revoke, async ({ actor, params }) => {
     await apiKeys.revoke(actor, params.id);
     return { revoked: true as const };

@@ -110,7 +110,8 @@ export const createApiKeysService = (deps: ApiKeysServiceDeps) => {
       if (!row) throw new AppError('AUTH_INVALID_TOKEN', 'The API key is invalid');
       if (row.disabled === 1) throw new AppError('AUTH_KEY_DISABLED', 'The API key is disabled');
       const now = clock.now();
-      if (row.expiresAt !== null && row.expiresAt <= toIso(now)) throw new AppError('AUTH_KEY_EXPIRED', 'The API key has expired');
+      if (row.expiresAt !== null && row.expiresAt <= toIso(now))
+        throw new AppError('AUTH_KEY_EXPIRED', 'The API key has expired');
       if (row.lastUsedAt === null || new Date(row.lastUsedAt).getTime() < now.getTime() - TOUCH_INTERVAL_MS) {
         await apiKeysRepository.touch(row.id, toIso(now));
       }

@@ -32,10 +32,20 @@ export const createAuditRepository = (db: Kysely<Database>) => ({
     return db.insertInto('auditLogs').values(row).returningAll().executeTakeFirstOrThrow();
   },
 
-  async list(filter: AuditQuery, limit: number, offset: number): Promise<{ items: AuditLogRow[]; total: number }> {
+  async list(
+    filter: AuditQuery,
+    limit: number,
+    offset: number,
+  ): Promise<{ items: AuditLogRow[]; total: number }> {
     const base = applyFilter(db.selectFrom('auditLogs'), filter);
     const [items, totalRow] = await Promise.all([
-      base.selectAll().orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+      base
+        .selectAll()
+        .orderBy('createdAt', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { items, total: totalRow.n };

@@ -4,7 +4,10 @@ import { fileStamp } from '../../lib/csv.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { AuditService } from './audit.service.ts';
 
-export const registerAuditRoutes = (registry: RouteRegistry, services: { audit: AuditService; clock: Clock }) => {
+export const registerAuditRoutes = (
+  registry: RouteRegistry,
+  services: { audit: AuditService; clock: Clock },
+) => {
   const { audit, clock } = services;
   const routes = apiRoutes.audit;
   registry.add(routes.list, ({ query }) => {

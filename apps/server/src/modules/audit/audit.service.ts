@@ -35,7 +35,17 @@ const DAY_MS = 86_400_000;
 const toEntry = (row: AuditLogRow): AuditEntry => ({ ...row, id: row.id, userId: row.userId });
 
 const csvHeaders = {
-  'en-US': ['Time', 'User', 'Category', 'Action', 'Target type', 'Target ID', 'Target name', 'Detail', 'Client IP'],
+  'en-US': [
+    'Time',
+    'User',
+    'Category',
+    'Action',
+    'Target type',
+    'Target ID',
+    'Target name',
+    'Detail',
+    'Client IP',
+  ],
   'zh-CN': ['时间', '用户', '分类', '操作', '目标类型', '目标ID', '目标名称', '详情', '客户端IP'],
 } as const;
 
@@ -66,7 +76,12 @@ export const createAuditService = (deps: AuditServiceDeps) => {
     const url = stored.get('audit_webhook_url')?.value ?? '';
     if (url === '') return null;
     const secretRow = stored.get('audit_webhook_secret');
-    const secret = secretRow === undefined ? '' : secretRow.encrypted ? deps.secretBox.open(secretRow.value) : secretRow.value;
+    const secret =
+      secretRow === undefined
+        ? ''
+        : secretRow.encrypted
+          ? deps.secretBox.open(secretRow.value)
+          : secretRow.value;
     return { url, secret };
   };
 
@@ -87,8 +102,12 @@ export const createAuditService = (deps: AuditServiceDeps) => {
         detail: entry.detail,
         clientIp: entry.clientIp,
       });
-      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'BackupX-Audit/1.0' };
-      if (target.secret !== '') headers['X-BackupX-Signature'] = `sha256=${hmacSha256Hex(target.secret, body)}`;
+      const headers: Record<string, string> = {
+        'Content-Type': 'application/json',
+        'User-Agent': 'BackupX-Audit/1.0',
+      };
+      if (target.secret !== '')
+        headers['X-BackupX-Signature'] = `sha256=${hmacSha256Hex(target.secret, body)}`;
       const response = await doFetch(target.url, {
         method: 'POST',
         headers,
@@ -96,7 +115,8 @@ export const createAuditService = (deps: AuditServiceDeps) => {
         redirect: 'manual',
         signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
       });
-      if (response.status >= 400) logger.warn({ status: response.status }, 'audit webhook answered with an error');
+      if (response.status >= 400)
+        logger.warn({ status: response.status }, 'audit webhook answered with an error');
       await response.body?.cancel();
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'audit webhook delivery failed');
@@ -124,7 +144,11 @@ export const createAuditService = (deps: AuditServiceDeps) => {
       return entry;
     },
 
-    async list(filter: AuditFilter, limit: number, offset: number): Promise<{ items: AuditEntry[]; total: number }> {
+    async list(
+      filter: AuditFilter,
+      limit: number,
+      offset: number,
+    ): Promise<{ items: AuditEntry[]; total: number }> {
       const { items, total } = await auditRepository.list(toQuery(filter), limit, offset);
       return { items: items.map(toEntry), total };
     },

@@ -12,7 +12,8 @@ const originOf = (request: FastifyRequest): RequestOrigin => ({
 
 /** Session-only routes are guarded in `authorise`; this narrows the type for the handler. */
 const userOf = (principal: Principal | null): Extract<Principal, { kind: 'user' }> => {
-  if (principal?.kind !== 'user') throw new AppError('AUTH_USER_SESSION_REQUIRED', 'This action needs a signed-in user');
+  if (principal?.kind !== 'user')
+    throw new AppError('AUTH_USER_SESSION_REQUIRED', 'This action needs a signed-in user');
   return principal;
 };
 
@@ -34,7 +35,9 @@ export const registerAuthRoutes = (registry: RouteRegistry, services: { auth: Au
   registry.add(routes.twoFactorSetup, ({ principal, actor, body }) =>
     auth.twoFactorSetup(userOf(principal).userId, actor, body.currentPassword),
   );
-  registry.add(routes.twoFactorEnable, ({ principal, actor, body }) => auth.twoFactorEnable(userOf(principal).userId, actor, body.code));
+  registry.add(routes.twoFactorEnable, ({ principal, actor, body }) =>
+    auth.twoFactorEnable(userOf(principal).userId, actor, body.code),
+  );
   registry.add(routes.twoFactorRegenerate, ({ principal, actor, body }) =>
     auth.twoFactorRegenerate(userOf(principal).userId, actor, body.currentPassword, body.code),
   );

@@ -54,7 +54,11 @@ export const createAuthService = (deps: AuthServiceDeps) => {
   const { usersRepository, sessionsRepository, rateLimitRepository, audit, secretBox, clock } = deps;
   const nowIso = () => toIso(clock.now());
   const output = (row: UserRow): UserOutput => toUserOutput(row, nowIso());
-  const actorFor = (row: UserRow, clientIp: string): Actor => ({ userId: row.id, username: row.username, clientIp });
+  const actorFor = (row: UserRow, clientIp: string): Actor => ({
+    userId: row.id,
+    username: row.username,
+    clientIp,
+  });
 
   const readTotpSecret = (row: UserRow): { secret: string; confirmed: boolean } | null => {
     if (row.twoFactorSecretCiphertext === '') return null;
@@ -95,7 +99,8 @@ export const createAuthService = (deps: AuthServiceDeps) => {
   };
 
   const requirePassword = async (row: UserRow, password: string): Promise<void> => {
-    if (!(await verifyPassword(password, row.passwordHash))) throw new AppError('AUTH_WRONG_PASSWORD', 'The current password is wrong');
+    if (!(await verifyPassword(password, row.passwordHash)))
+      throw new AppError('AUTH_WRONG_PASSWORD', 'The current password is wrong');
   };
 
   /** Checks a TOTP code (consuming its time step) and returns the updated step, or null. */
@@ -107,7 +112,10 @@ export const createAuthService = (deps: AuthServiceDeps) => {
 
   const newRecoveryCodes = (): { codes: string[]; hashes: string } => {
     const codes = generateRecoveryCodes();
-    return { codes, hashes: JSON.stringify(codes.map((code) => hashRecoveryCode(deps.recoveryCodeKey, code))) };
+    return {
+      codes,
+      hashes: JSON.stringify(codes.map((code) => hashRecoveryCode(deps.recoveryCodeKey, code))),
+    };
   };
 
   return {
@@ -116,7 +124,8 @@ export const createAuthService = (deps: AuthServiceDeps) => {
     },
 
     async setup(input: { username: string; password: string; displayName: string }, origin: RequestOrigin) {
-      if ((await usersRepository.count()) > 0) throw new AppError('AUTH_SETUP_DISABLED', 'The first administrator already exists');
+      if ((await usersRepository.count()) > 0)
+        throw new AppError('AUTH_SETUP_DISABLED', 'The first administrator already exists');
       const now = nowIso();
       const row: NewUserRow = {
         username: input.username,
@@ -155,11 +164,19 @@ export const createAuthService = (deps: AuthServiceDeps) => {
     async login(input: LoginInput, origin: RequestOrigin) {
       const throttleKey = `login:${origin.clientIp}`;
       const now = clock.now();
-      const attempts = await rateLimitRepository.hit(throttleKey, toIso(now), toIso(addMs(now, -LOGIN_WINDOW_MS)));
+      const attempts = await rateLimitRepository.hit(
+        throttleKey,
+        toIso(now),
+        toIso(addMs(now, -LOGIN_WINDOW_MS)),
+      );
       if (attempts > LOGIN_ATTEMPTS_PER_WINDOW) {
         throw new AppError('AUTH_RATE_LIMITED', 'Too many login attempts; try again in a minute');
       }
-      const failedActor: Actor = { userId: 0, username: input.username.slice(0, 64), clientIp: origin.clientIp };
+      const failedActor: Actor = {
+        userId: 0,
+        username: input.username.slice(0, 64),
+        clientIp: origin.clientIp,
+      };
       const row = await usersRepository.findByUsername(input.username);
       const passwordOk = await verifyPassword(input.password, row?.passwordHash ?? null);
       if (!row || !passwordOk) {
@@ -195,7 +212,10 @@ export const createAuthService = (deps: AuthServiceDeps) => {
             targetName: row.username,
             detail: 'Password accepted; a second factor is required',
           });
-          throw new AppError('AUTH_2FA_REQUIRED', 'Enter the code from your authenticator app or a recovery code');
+          throw new AppError(
+            'AUTH_2FA_REQUIRED',
+            'Enter the code from your authenticator app or a recovery code',
+          );
         }
         const step = checkTotp(row, code);
         // The conditional update makes a code single-use even when two logins race with it.
@@ -203,7 +223,8 @@ export const createAuthService = (deps: AuthServiceDeps) => {
           current = (await usersRepository.findById(row.id)) ?? row;
         } else {
           const hashes = parseStringArray(row.twoFactorRecoveryCodeHashes);
-          const index = row.twoFactorEnabled === 1 ? await findRecoveryCode(deps.recoveryCodeKey, hashes, code) : -1;
+          const index =
+            row.twoFactorEnabled === 1 ? await findRecoveryCode(deps.recoveryCodeKey, hashes, code) : -1;
           if (index < 0) {
             await audit.record(actorFor(row, origin.clientIp), {
               category: 'auth',
@@ -251,9 +272,15 @@ export const createAuthService = (deps: AuthServiceDeps) => {
     async authenticate(credential: string): Promise<Principal> {
       if (credential.startsWith('bax_')) return deps.apiKeys.authenticate(credential);
       const claims = verifyJwt(deps.jwtSecret, credential, Math.floor(clock.now().getTime() / 1000));
-      if (claims === null) throw new AppError('AUTH_INVALID_TOKEN', 'The session token is invalid or expired');
+      if (claims === null)
+        throw new AppError('AUTH_INVALID_TOKEN', 'The session token is invalid or expired');
       const found = await sessionsRepository.findWithUser(claims.jti);
-      if (!found || String(found.user.id) !== claims.sub || found.session.revokedAt !== null || found.session.expiresAt <= nowIso()) {
+      if (
+        !found ||
+        String(found.user.id) !== claims.sub ||
+        found.session.revokedAt !== null ||
+        found.session.expiresAt <= nowIso()
+      ) {
         throw new AppError('AUTH_INVALID_TOKEN', 'The session has ended; sign in again');
       }
       if (found.user.disabled === 1) throw new AppError('AUTH_USER_DISABLED', 'This account is disabled');
@@ -275,7 +302,12 @@ export const createAuthService = (deps: AuthServiceDeps) => {
     },
 
     /** Changes the password and signs out every other session of the user. */
-    async changePassword(principal: Extract<Principal, { kind: 'user' }>, actor: Actor, oldPassword: string, newPassword: string) {
+    async changePassword(
+      principal: Extract<Principal, { kind: 'user' }>,
+      actor: Actor,
+      oldPassword: string,
+      newPassword: string,
+    ) {
       const row = await requireUser(principal.userId);
       await requirePassword(row, oldPassword);
       await usersRepository.update(principal.userId, {
@@ -299,14 +331,22 @@ export const createAuthService = (deps: AuthServiceDeps) => {
     async twoFactorSetup(userId: number, actor: Actor, currentPassword: string) {
       const row = await requireUser(userId);
       await requirePassword(row, currentPassword);
-      if (row.twoFactorEnabled === 1) throw new AppError('AUTH_2FA_ALREADY_ENABLED', 'Two-factor authentication is already on');
+      if (row.twoFactorEnabled === 1)
+        throw new AppError('AUTH_2FA_ALREADY_ENABLED', 'Two-factor authentication is already on');
       const secret = generateTotpSecret();
       await usersRepository.update(userId, {
         twoFactorSecretCiphertext: secretBox.seal(JSON.stringify({ secret, confirmed: false })),
         updatedAt: nowIso(),
       });
       const url = otpAuthUrl('BackupX', row.username, secret);
-      await audit.record(actor, { category: 'auth', action: 'two_factor_setup', targetType: 'user', targetId: row.id, targetName: row.username, detail: 'Prepared a TOTP secret' });
+      await audit.record(actor, {
+        category: 'auth',
+        action: 'two_factor_setup',
+        targetType: 'user',
+        targetId: row.id,
+        targetName: row.username,
+        detail: 'Prepared a TOTP secret',
+      });
       return {
         secret,
         otpAuthUrl: url,
@@ -318,7 +358,8 @@ export const createAuthService = (deps: AuthServiceDeps) => {
 
     async twoFactorEnable(userId: number, actor: Actor, code: string) {
       const row = await requireUser(userId);
-      if (row.twoFactorEnabled === 1) throw new AppError('AUTH_2FA_ALREADY_ENABLED', 'Two-factor authentication is already on');
+      if (row.twoFactorEnabled === 1)
+        throw new AppError('AUTH_2FA_ALREADY_ENABLED', 'Two-factor authentication is already on');
       const pending = readTotpSecret(row);
       if (pending === null) throw new AppError('AUTH_2FA_SETUP_REQUIRED', 'Start the two-factor setup first');
       const step = matchTotp(pending.secret, code, clock.now().getTime(), row.twoFactorLastStep);
@@ -326,32 +367,60 @@ export const createAuthService = (deps: AuthServiceDeps) => {
       const { codes, hashes } = newRecoveryCodes();
       const updated = await usersRepository.update(userId, {
         twoFactorEnabled: 1,
-        twoFactorSecretCiphertext: secretBox.seal(JSON.stringify({ secret: pending.secret, confirmed: true })),
+        twoFactorSecretCiphertext: secretBox.seal(
+          JSON.stringify({ secret: pending.secret, confirmed: true }),
+        ),
         twoFactorRecoveryCodeHashes: hashes,
         twoFactorLastStep: step,
         updatedAt: nowIso(),
       });
-      await audit.record(actor, { category: 'auth', action: 'two_factor_enable', targetType: 'user', targetId: row.id, targetName: row.username, detail: 'Turned on two-factor authentication' });
+      await audit.record(actor, {
+        category: 'auth',
+        action: 'two_factor_enable',
+        targetType: 'user',
+        targetId: row.id,
+        targetName: row.username,
+        detail: 'Turned on two-factor authentication',
+      });
       return { user: output(updated ?? row), recoveryCodes: codes };
     },
 
     async twoFactorRegenerate(userId: number, actor: Actor, currentPassword: string, code: string) {
       const row = await requireUser(userId);
       await requirePassword(row, currentPassword);
-      if (row.twoFactorEnabled !== 1) throw new AppError('AUTH_2FA_NOT_ENABLED', 'Two-factor authentication is off');
+      if (row.twoFactorEnabled !== 1)
+        throw new AppError('AUTH_2FA_NOT_ENABLED', 'Two-factor authentication is off');
       const step = checkTotp(row, code);
       if (step === null) throw new AppError('AUTH_2FA_INVALID', 'The verification code is wrong');
       const { codes, hashes } = newRecoveryCodes();
-      const updated = await usersRepository.update(userId, { twoFactorRecoveryCodeHashes: hashes, twoFactorLastStep: step, updatedAt: nowIso() });
-      await audit.record(actor, { category: 'auth', action: 'two_factor_recovery_codes_regenerate', targetType: 'user', targetId: row.id, targetName: row.username, detail: 'Replaced the recovery codes' });
+      const updated = await usersRepository.update(userId, {
+        twoFactorRecoveryCodeHashes: hashes,
+        twoFactorLastStep: step,
+        updatedAt: nowIso(),
+      });
+      await audit.record(actor, {
+        category: 'auth',
+        action: 'two_factor_recovery_codes_regenerate',
+        targetType: 'user',
+        targetId: row.id,
+        targetName: row.username,
+        detail: 'Replaced the recovery codes',
+      });
       return { user: output(updated ?? row), recoveryCodes: codes };
     },
 
-    async twoFactorDisable(userId: number, actor: Actor, currentPassword: string, code: string): Promise<UserOutput> {
+    async twoFactorDisable(
+      userId: number,
+      actor: Actor,
+      currentPassword: string,
+      code: string,
+    ): Promise<UserOutput> {
       const row = await requireUser(userId);
       await requirePassword(row, currentPassword);
-      if (row.twoFactorEnabled !== 1) throw new AppError('AUTH_2FA_NOT_ENABLED', 'Two-factor authentication is off');
-      if (checkTotp(row, code) === null) throw new AppError('AUTH_2FA_INVALID', 'The verification code is wrong');
+      if (row.twoFactorEnabled !== 1)
+        throw new AppError('AUTH_2FA_NOT_ENABLED', 'Two-factor authentication is off');
+      if (checkTotp(row, code) === null)
+        throw new AppError('AUTH_2FA_INVALID', 'The verification code is wrong');
       const updated = await usersRepository.update(userId, {
         twoFactorEnabled: 0,
         twoFactorSecretCiphertext: '',
@@ -359,7 +428,14 @@ export const createAuthService = (deps: AuthServiceDeps) => {
         trustedDevices: '[]',
         updatedAt: nowIso(),
       });
-      await audit.record(actor, { category: 'auth', action: 'two_factor_disable', targetType: 'user', targetId: row.id, targetName: row.username, detail: 'Turned off two-factor authentication' });
+      await audit.record(actor, {
+        category: 'auth',
+        action: 'two_factor_disable',
+        targetType: 'user',
+        targetId: row.id,
+        targetName: row.username,
+        detail: 'Turned off two-factor authentication',
+      });
       return output(updated ?? row);
     },
 
@@ -372,16 +448,23 @@ export const createAuthService = (deps: AuthServiceDeps) => {
     async resetPasswordOffline(username: string, newPassword: string): Promise<void> {
       const row = await usersRepository.findByUsername(username);
       if (!row) throw new AppError('USER_NOT_FOUND', `No user named "${username}"`);
-      await usersRepository.update(row.id, { passwordHash: await hashPassword(newPassword), trustedDevices: '[]', updatedAt: nowIso() });
-      await sessionsRepository.revokeAllForUser(row.id, nowIso());
-      await audit.record({ userId: 0, username: 'system', clientIp: '' }, {
-        category: 'user',
-        action: 'update',
-        targetType: 'user',
-        targetId: row.id,
-        targetName: row.username,
-        detail: 'Password reset from the command line; all sessions were signed out',
+      await usersRepository.update(row.id, {
+        passwordHash: await hashPassword(newPassword),
+        trustedDevices: '[]',
+        updatedAt: nowIso(),
       });
+      await sessionsRepository.revokeAllForUser(row.id, nowIso());
+      await audit.record(
+        { userId: 0, username: 'system', clientIp: '' },
+        {
+          category: 'user',
+          action: 'update',
+          targetType: 'user',
+          targetId: row.id,
+          targetName: row.username,
+          detail: 'Password reset from the command line; all sessions were signed out',
+        },
+      );
     },
   };
 };

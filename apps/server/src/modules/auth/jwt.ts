@@ -15,7 +15,8 @@ export interface SessionClaims {
 const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const header = encode({ alg: 'HS256', typ: 'JWT' });
 
-const sign = (secret: string, input: string): string => createHmac('sha256', secret).update(input).digest('base64url');
+const sign = (secret: string, input: string): string =>
+  createHmac('sha256', secret).update(input).digest('base64url');
 
 export const signJwt = (secret: string, claims: SessionClaims): string => {
   const body = `${header}.${encode(claims)}`;
@@ -29,9 +30,13 @@ export const verifyJwt = (secret: string, token: string, nowSeconds: number): Se
   const [headerPart = '', payloadPart = '', signature = ''] = parts;
   if (!constantTimeEqual(sign(secret, `${headerPart}.${payloadPart}`), signature)) return null;
   try {
-    const parsedHeader = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as { alg?: unknown };
+    const parsedHeader = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as {
+      alg?: unknown;
+    };
     if (parsedHeader.alg !== 'HS256') return null;
-    const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Partial<SessionClaims>;
+    const claims = JSON.parse(
+      Buffer.from(payloadPart, 'base64url').toString('utf8'),
+    ) as Partial<SessionClaims>;
     if (
       typeof claims.sub !== 'string' ||
       typeof claims.jti !== 'string' ||

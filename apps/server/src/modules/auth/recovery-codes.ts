@@ -23,7 +23,11 @@ export const hashRecoveryCode = (hmacKey: Buffer, code: string): string =>
   `h1:${hmacSha256Hex(hmacKey, normaliseRecoveryCode(code))}`;
 
 /** Returns the index of the stored hash the code matches, or -1. */
-export const findRecoveryCode = async (hmacKey: Buffer, stored: readonly string[], code: string): Promise<number> => {
+export const findRecoveryCode = async (
+  hmacKey: Buffer,
+  stored: readonly string[],
+  code: string,
+): Promise<number> => {
   const normalised = normaliseRecoveryCode(code);
   if (!/^[0-9A-F]{16}$/.test(normalised)) return -1;
   const candidate = hashRecoveryCode(hmacKey, normalised);

@@ -25,8 +25,15 @@ export const createSessionsRepository = (db: Kysely<Database>) => ({
       .where('userSessions.id', '=', sessionId)
       .executeTakeFirst();
     if (!row) return undefined;
-    const { sessionId: id, sessionCreatedAt, sessionExpiresAt, sessionRevokedAt, sessionClientIp, sessionUserAgent, ...user } =
-      row;
+    const {
+      sessionId: id,
+      sessionCreatedAt,
+      sessionExpiresAt,
+      sessionRevokedAt,
+      sessionClientIp,
+      sessionUserAgent,
+      ...user
+    } = row;
     return {
       session: {
         id,
@@ -42,12 +49,21 @@ export const createSessionsRepository = (db: Kysely<Database>) => ({
   },
 
   async revoke(sessionId: string, at: string): Promise<void> {
-    await db.updateTable('userSessions').set({ revokedAt: at }).where('id', '=', sessionId).where('revokedAt', 'is', null).execute();
+    await db
+      .updateTable('userSessions')
+      .set({ revokedAt: at })
+      .where('id', '=', sessionId)
+      .where('revokedAt', 'is', null)
+      .execute();
   },
 
   /** Revokes every live session of a user, except `keepSessionId` when given. */
   async revokeAllForUser(userId: number, at: string, keepSessionId?: string): Promise<void> {
-    let query = db.updateTable('userSessions').set({ revokedAt: at }).where('userId', '=', userId).where('revokedAt', 'is', null);
+    let query = db
+      .updateTable('userSessions')
+      .set({ revokedAt: at })
+      .where('userId', '=', userId)
+      .where('revokedAt', 'is', null);
     if (keepSessionId !== undefined) query = query.where('id', '!=', keepSessionId);
     await query.execute();
   },

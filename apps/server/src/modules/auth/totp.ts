@@ -58,7 +58,12 @@ export const currentStep = (nowMs: number): number => Math.floor(nowMs / 1000 / 
  * Returns the matched step for a code within ±1 step, or null. Steps at or before `lastUsedStep`
  * are refused, so a code cannot be replayed.
  */
-export const matchTotp = (secret: string, code: string, nowMs: number, lastUsedStep: number): number | null => {
+export const matchTotp = (
+  secret: string,
+  code: string,
+  nowMs: number,
+  lastUsedStep: number,
+): number | null => {
   const normalised = code.replace(/\s/g, '');
   if (!/^\d{6}$/.test(normalised)) return null;
   const now = currentStep(nowMs);

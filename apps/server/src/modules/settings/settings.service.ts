@@ -83,7 +83,11 @@ export const createSettingsService = (deps: SettingsServiceDeps) => {
         if (value === undefined) continue;
         if (isSecret(key) && value === MASKED_SECRET) continue; // the masked echo keeps the stored secret
         if (value === current[key]) continue;
-        changes.push({ key, value: isSecret(key) && value !== '' ? secretBox.seal(value) : value, encrypted: isSecret(key) && value !== '' });
+        changes.push({
+          key,
+          value: isSecret(key) && value !== '' ? secretBox.seal(value) : value,
+          encrypted: isSecret(key) && value !== '',
+        });
       }
       if (changes.length > 0) {
         await systemConfigsRepository.upsertMany(changes, toIso(deps.clock.now()));

@@ -13,8 +13,14 @@ export type SystemConfigsRepository = ReturnType<typeof createSystemConfigsRepos
 export const createSystemConfigsRepository = (db: Kysely<Database>) => ({
   async getMany(keys: readonly string[]): Promise<Map<string, StoredConfig>> {
     if (keys.length === 0) return new Map();
-    const rows = await db.selectFrom('systemConfigs').select(['key', 'value', 'encrypted']).where('key', 'in', keys).execute();
-    return new Map(rows.map((row) => [row.key, { key: row.key, value: row.value, encrypted: row.encrypted === 1 }]));
+    const rows = await db
+      .selectFrom('systemConfigs')
+      .select(['key', 'value', 'encrypted'])
+      .where('key', 'in', keys)
+      .execute();
+    return new Map(
+      rows.map((row) => [row.key, { key: row.key, value: row.value, encrypted: row.encrypted === 1 }]),
+    );
   },
 
   async get(key: string): Promise<StoredConfig | undefined> {
@@ -28,9 +34,17 @@ export const createSystemConfigsRepository = (db: Kysely<Database>) => ({
       for (const entry of entries) {
         await trx
           .insertInto('systemConfigs')
-          .values({ key: entry.key, value: entry.value, encrypted: entry.encrypted ? 1 : 0, createdAt: now, updatedAt: now })
+          .values({
+            key: entry.key,
+            value: entry.value,
+            encrypted: entry.encrypted ? 1 : 0,
+            createdAt: now,
+            updatedAt: now,
+          })
           .onConflict((oc) =>
-            oc.column('key').doUpdateSet({ value: entry.value, encrypted: entry.encrypted ? 1 : 0, updatedAt: now }),
+            oc
+              .column('key')
+              .doUpdateSet({ value: entry.value, encrypted: entry.encrypted ? 1 : 0, updatedAt: now }),
           )
           .execute();
       }

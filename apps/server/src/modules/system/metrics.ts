@@ -6,7 +6,12 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export const createMetrics = (version: string) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'backupx_' });
-  const appInfo = new Gauge({ name: 'backupx_app_info', help: 'BackupX build information', labelNames: ['version'], registers: [registry] });
+  const appInfo = new Gauge({
+    name: 'backupx_app_info',
+    help: 'BackupX build information',
+    labelNames: ['version'],
+    registers: [registry],
+  });
   appInfo.set({ version }, 1);
   const httpRequests = new Counter({
     name: 'backupx_http_requests_total',

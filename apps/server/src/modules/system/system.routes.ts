@@ -4,7 +4,10 @@ import { buildOpenApiDocument } from '../../http/openapi.ts';
 import type { Metrics } from './metrics.ts';
 import type { SystemService } from './system.service.ts';
 
-export const registerSystemRoutes = (registry: RouteRegistry, services: { system: SystemService; metrics: Metrics }) => {
+export const registerSystemRoutes = (
+  registry: RouteRegistry,
+  services: { system: SystemService; metrics: Metrics },
+) => {
   const { system, metrics } = services;
   const routes = apiRoutes.system;
   registry.add(routes.info, () => system.info());

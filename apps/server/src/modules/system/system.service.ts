@@ -18,7 +18,8 @@ export interface SystemServiceDeps {
 export type SystemService = ReturnType<typeof createSystemService>;
 
 export const createSystemService = (deps: SystemServiceDeps) => {
-  const uptimeSeconds = () => Math.max(0, Math.floor((deps.clock.now().getTime() - deps.startedAt.getTime()) / 1000));
+  const uptimeSeconds = () =>
+    Math.max(0, Math.floor((deps.clock.now().getTime() - deps.startedAt.getTime()) / 1000));
 
   return {
     version: deps.version,
@@ -48,17 +49,29 @@ export const createSystemService = (deps: SystemServiceDeps) => {
     },
 
     health() {
-      return { status: 'live' as const, version: deps.version, uptime: uptimeSeconds(), timestamp: toIso(deps.clock.now()) };
+      return {
+        status: 'live' as const,
+        version: deps.version,
+        uptime: uptimeSeconds(),
+        timestamp: toIso(deps.clock.now()),
+      };
     },
 
-    async readiness(): Promise<{ ready: boolean; body: { status: 'ready' | 'not_ready'; version: string; checks: { database: string } } }> {
+    async readiness(): Promise<{
+      ready: boolean;
+      body: { status: 'ready' | 'not_ready'; version: string; checks: { database: string } };
+    }> {
       try {
         await deps.ping();
         return { ready: true, body: { status: 'ready', version: deps.version, checks: { database: 'ok' } } };
       } catch (error) {
         return {
           ready: false,
-          body: { status: 'not_ready', version: deps.version, checks: { database: `ping failed: ${(error as Error).message}` } },
+          body: {
+            status: 'not_ready',
+            version: deps.version,
+            checks: { database: `ping failed: ${(error as Error).message}` },
+          },
         };
       }
     },

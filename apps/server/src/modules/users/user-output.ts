@@ -14,8 +14,9 @@ const unexpiredDevices = (text: string, nowIso: string): number => {
   try {
     const parsed: unknown = JSON.parse(text);
     if (!Array.isArray(parsed)) return 0;
-    return parsed.filter((device: { expiresAt?: unknown }) => typeof device.expiresAt === 'string' && device.expiresAt > nowIso)
-      .length;
+    return parsed.filter(
+      (device: { expiresAt?: unknown }) => typeof device.expiresAt === 'string' && device.expiresAt > nowIso,
+    ).length;
   } catch {
     return 0;
   }
@@ -32,7 +33,10 @@ export const parseStringArray = (text: string): string[] => {
 
 /** The API view of a user; no secret or hash ever leaves through it. */
 export const toUserOutput = (row: UserRow, nowIso: string): UserOutput => {
-  const passkeys = row.webAuthnCredentials.trim() === '' || row.webAuthnCredentials.trim() === '[]' ? 0 : Math.max(jsonArrayLength(row.webAuthnCredentials), 1);
+  const passkeys =
+    row.webAuthnCredentials.trim() === '' || row.webAuthnCredentials.trim() === '[]'
+      ? 0
+      : Math.max(jsonArrayLength(row.webAuthnCredentials), 1);
   const twoFactorEnabled = row.twoFactorEnabled === 1;
   const emailOtpEnabled = row.emailOtpEnabled === 1;
   const smsOtpEnabled = row.smsOtpEnabled === 1;
@@ -45,7 +49,9 @@ export const toUserOutput = (row: UserRow, nowIso: string): UserOutput => {
     role: row.role as Role,
     mfaEnabled: twoFactorEnabled || passkeys > 0 || emailOtpEnabled || smsOtpEnabled,
     twoFactorEnabled,
-    twoFactorRecoveryCodesRemaining: twoFactorEnabled ? parseStringArray(row.twoFactorRecoveryCodeHashes).length : 0,
+    twoFactorRecoveryCodesRemaining: twoFactorEnabled
+      ? parseStringArray(row.twoFactorRecoveryCodeHashes).length
+      : 0,
     webAuthnEnabled: passkeys > 0,
     webAuthnCredentialCount: passkeys,
     trustedDeviceCount: unexpiredDevices(row.trustedDevices, nowIso),

@@ -262,11 +262,23 @@ describe.each(dialects)('users on %s', (dialect) => {
   it('keeps every field a PUT leaves out', async () => {
     const created = await master.api.post<Envelope<{ id: number }>>(
       '/api/users',
-      { username: 'partial', displayName: 'Partial P', email: 'p@example.com', phone: '+1 555', role: 'operator', disabled: true, password: TEST_PASSWORD },
+      {
+        username: 'partial',
+        displayName: 'Partial P',
+        email: 'p@example.com',
+        phone: '+1 555',
+        role: 'operator',
+        disabled: true,
+        password: TEST_PASSWORD,
+      },
       { token: admin },
     );
     const id = created.body.data.id;
-    const renamed = await master.api.put<Envelope<Record<string, unknown>>>(`/api/users/${id}`, { displayName: 'Renamed' }, { token: admin });
+    const renamed = await master.api.put<Envelope<Record<string, unknown>>>(
+      `/api/users/${id}`,
+      { displayName: 'Renamed' },
+      { token: admin },
+    );
     expect(renamed.status).toBe(200);
     expect(renamed.body.data).toMatchObject({
       username: 'partial',
@@ -276,7 +288,11 @@ describe.each(dialects)('users on %s', (dialect) => {
       role: 'operator',
       disabled: true,
     });
-    const empty = await master.api.put<Envelope<Record<string, unknown>>>(`/api/users/${id}`, {}, { token: admin });
+    const empty = await master.api.put<Envelope<Record<string, unknown>>>(
+      `/api/users/${id}`,
+      {},
+      { token: admin },
+    );
     expect(empty.body.data).toMatchObject({ displayName: 'Renamed', disabled: true });
   });
 

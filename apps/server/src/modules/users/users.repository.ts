@@ -5,7 +5,10 @@ export type UsersRepository = ReturnType<typeof createUsersRepository>;
 
 export const createUsersRepository = (db: Kysely<Database>) => ({
   async count(): Promise<number> {
-    const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return row.n;
   },
 

@@ -10,7 +10,10 @@ export const registerUserRoutes = (registry: RouteRegistry, services: { users: U
   registry.add(routes.update, ({ actor, params, body }) => users.update(actor, params.id, body));
   registry.add(routes.resetTwoFactor, ({ actor, params }) => users.resetTwoFactor(actor, params.id));
   registry.add(routes.remove, async ({ actor, principal, params }) => {
-    await users.remove({ ...actor, selfUserId: principal?.kind === 'user' ? principal.userId : null }, params.id);
+    await users.remove(
+      { ...actor, selfUserId: principal?.kind === 'user' ? principal.userId : null },
+      params.id,
+    );
     return { deleted: true as const };
   });
 };

@@ -38,7 +38,8 @@ export const createUsersService = (deps: UsersServiceDeps) => {
     return row;
   };
 
-  const isEnabledAdmin = (row: { role: string; disabled: number }) => row.role === 'admin' && row.disabled === 0;
+  const isEnabledAdmin = (row: { role: string; disabled: number }) =>
+    row.role === 'admin' && row.disabled === 0;
 
   return {
     async list(): Promise<UserSummary[]> {
@@ -88,9 +89,11 @@ export const createUsersService = (deps: UsersServiceDeps) => {
       };
       if (input.username !== row.username) {
         const other = await usersRepository.findByUsername(input.username);
-        if (other && other.id !== id) throw new AppError('USER_USERNAME_EXISTS', `The username "${input.username}" is taken`);
+        if (other && other.id !== id)
+          throw new AppError('USER_USERNAME_EXISTS', `The username "${input.username}" is taken`);
       }
-      const losesAdmin = isEnabledAdmin(row) && !isEnabledAdmin({ role: input.role, disabled: input.disabled ? 1 : 0 });
+      const losesAdmin =
+        isEnabledAdmin(row) && !isEnabledAdmin({ role: input.role, disabled: input.disabled ? 1 : 0 });
       if (losesAdmin && (await usersRepository.countEnabledAdmins()) <= 1) {
         throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be demoted or disabled');
       }
@@ -117,7 +120,8 @@ export const createUsersService = (deps: UsersServiceDeps) => {
       const updated = losesAdmin
         ? await usersRepository.updateUnlessLastAdmin(id, patch)
         : await usersRepository.update(id, patch);
-      if (updated === null) throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be demoted or disabled');
+      if (updated === null)
+        throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be demoted or disabled');
       if (!updated) throw new AppError('USER_NOT_FOUND', `User ${id} does not exist`);
       if (passwordChanged || disabling) await deps.sessionsRepository.revokeAllForUser(id, nowIso());
       const changes = [
@@ -153,13 +157,15 @@ export const createUsersService = (deps: UsersServiceDeps) => {
 
     async remove(actor: Actor & { selfUserId: number | null }, id: number): Promise<void> {
       const row = await requireUser(id);
-      if (actor.selfUserId === id) throw new AppError('USER_DELETE_SELF', 'You cannot delete your own account');
+      if (actor.selfUserId === id)
+        throw new AppError('USER_DELETE_SELF', 'You cannot delete your own account');
       if (isEnabledAdmin(row) && (await usersRepository.countEnabledAdmins()) <= 1) {
         throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be deleted');
       }
       if (isEnabledAdmin(row)) {
         const deleted = await usersRepository.deleteUnlessLastAdmin(id);
-        if (deleted === null) throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be deleted');
+        if (deleted === null)
+          throw new AppError('USER_LAST_ADMIN', 'The last enabled administrator cannot be deleted');
       } else {
         await usersRepository.delete(id);
       }
