@@ -48,6 +48,7 @@ import type { ApiKeyStatus } from '../lib/apiKeyStatus.ts';
 import { formatApiKeyPrefix, formatDate, formatDateTime, formatRelativeTime } from '../lib/format.ts';
 import { errorText } from '../lib/i18n-helpers.ts';
 import { useFieldErrors } from '../lib/useFieldErrors.ts';
+import { LoadError } from '../components/LoadError.tsx';
 
 type StatusFilter = 'all' | ApiKeyStatus;
 type RoleFilter = 'all' | Role;
@@ -347,18 +348,7 @@ export function ApiKeysPage() {
           />
         </Flex>
         {keys.isError ? (
-          <Alert
-            type="error"
-            showIcon
-            title={t('common.loadFailed')}
-            description={errorText(t, keys.error)}
-            action={
-              <Button size="small" onClick={() => void keys.refetch()}>
-                {t('common.retry')}
-              </Button>
-            }
-            style={{ marginBottom: 16 }}
-          />
+          <LoadError error={keys.error} onRetry={() => void keys.refetch()} style={{ marginBottom: 16 }} />
         ) : null}
         <div data-testid="apikeys-table">
           <Table<ApiKeySummary>

@@ -1,6 +1,5 @@
 import { useState } from 'react';
 import {
-  Alert,
   App,
   Button,
   Card,
@@ -40,6 +39,7 @@ import { PageHeader } from '../components/PageHeader.tsx';
 import { usePreferences } from '../theme/PreferencesProvider.tsx';
 import { formatDateTime } from '../lib/format.ts';
 import { errorText, translateDynamic } from '../lib/i18n-helpers.ts';
+import { LoadError } from '../components/LoadError.tsx';
 
 type RangeValue = GetProps<typeof DatePicker.RangePicker>['value'];
 
@@ -313,16 +313,9 @@ export function AuditPage() {
           </Form.Item>
         </Form>
         {entries.isError ? (
-          <Alert
-            type="error"
-            showIcon
-            title={t('common.loadFailed')}
-            description={errorText(t, entries.error)}
-            action={
-              <Button size="small" onClick={() => void entries.refetch()}>
-                {t('common.retry')}
-              </Button>
-            }
+          <LoadError
+            error={entries.error}
+            onRetry={() => void entries.refetch()}
             style={{ marginBottom: 16 }}
           />
         ) : null}

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { Alert, Button, Card, Col, Flex, Progress, Row, Tag, Typography, theme } from 'antd';
+import { Button, Card, Col, Flex, Progress, Row, Tag, Typography, theme } from 'antd';
 import {
   ApiOutlined,
   AuditOutlined,
@@ -26,8 +26,8 @@ import { StatCard } from '../components/StatCard.tsx';
 import { useDurationUnits } from '../lib/useFormatters.ts';
 import { formatBytes, formatDateTime, formatDuration, percentOf } from '../lib/format.ts';
 import { usageColor } from '../lib/usageColor.ts';
-import { errorText } from '../lib/i18n-helpers.ts';
 import { paths } from '../paths.ts';
+import { LoadError } from '../components/LoadError.tsx';
 
 /** A line of the getting-started list: a link to a page, or a state of the account. */
 type GettingStartedStep = { key: string; icon: ReactNode; title: string; description: string } & (
@@ -120,18 +120,7 @@ export function DashboardPage() {
       </Card>
 
       {info.isError ? (
-        <Alert
-          type="error"
-          showIcon
-          title={t('common.loadFailed')}
-          description={errorText(t, info.error)}
-          action={
-            <Button size="small" onClick={() => void info.refetch()}>
-              {t('common.retry')}
-            </Button>
-          }
-          style={{ marginBottom: 24 }}
-        />
+        <LoadError error={info.error} onRetry={() => void info.refetch()} style={{ marginBottom: 24 }} />
       ) : null}
 
       <Row gutter={[16, 16]} style={{ marginBottom: 24 }}>

@@ -36,6 +36,7 @@ import { errorText } from '../lib/i18n-helpers.ts';
 import { usageColor } from '../lib/usageColor.ts';
 import { useDurationUnits } from '../lib/useFormatters.ts';
 import { useFieldErrors } from '../lib/useFieldErrors.ts';
+import { LoadError } from '../components/LoadError.tsx';
 
 /** Runtime information, disk of the data directory and the editable settings. */
 export function SettingsPage() {
@@ -70,17 +71,7 @@ export function SettingsPage() {
               <Alert type="info" showIcon title={t('settings.readOnly')} style={{ marginBottom: 24 }} />
             ) : null}
             {settings.isError ? (
-              <Alert
-                type="error"
-                showIcon
-                title={t('common.loadFailed')}
-                description={errorText(t, settings.error)}
-                action={
-                  <Button size="small" onClick={() => void settings.refetch()}>
-                    {t('common.retry')}
-                  </Button>
-                }
-              />
+              <LoadError error={settings.error} onRetry={() => void settings.refetch()} />
             ) : settings.data ? (
               <SettingsForm settings={settings.data} editable={admin} />
             ) : (
@@ -117,7 +108,7 @@ function RuntimeCards() {
       style={{ height: '100%' }}
     >
       {info.isError ? (
-        <Alert type="error" showIcon title={t('common.loadFailed')} description={errorText(t, info.error)} />
+        <LoadError error={info.error} />
       ) : !data ? (
         <Skeleton active paragraph={{ rows: 4 }} />
       ) : (
@@ -193,7 +184,7 @@ function DiskCard() {
       style={{ height: '100%' }}
     >
       {info.isError ? (
-        <Alert type="error" showIcon title={t('common.loadFailed')} description={errorText(t, info.error)} />
+        <LoadError error={info.error} />
       ) : !data ? (
         <Skeleton active paragraph={{ rows: 3 }} />
       ) : data.diskTotal <= 0 ? (

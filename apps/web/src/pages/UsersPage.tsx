@@ -1,6 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
 import {
-  Alert,
   App,
   Avatar,
   Badge,
@@ -47,6 +46,7 @@ import { StatCard } from '../components/StatCard.tsx';
 import { formatDate, formatDateTime, percentOf } from '../lib/format.ts';
 import { errorText } from '../lib/i18n-helpers.ts';
 import { useFieldErrors } from '../lib/useFieldErrors.ts';
+import { LoadError } from '../components/LoadError.tsx';
 
 type StatusFilter = 'all' | 'enabled' | 'disabled';
 type RoleFilter = 'all' | Role;
@@ -375,18 +375,7 @@ export function UsersPage() {
           />
         </Flex>
         {users.isError ? (
-          <Alert
-            type="error"
-            showIcon
-            title={t('common.loadFailed')}
-            description={errorText(t, users.error)}
-            action={
-              <Button size="small" onClick={() => void users.refetch()}>
-                {t('common.retry')}
-              </Button>
-            }
-            style={{ marginBottom: 16 }}
-          />
+          <LoadError error={users.error} onRetry={() => void users.refetch()} style={{ marginBottom: 16 }} />
         ) : null}
         <div data-testid="users-table">
           <Table<UserSummary>
