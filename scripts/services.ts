@@ -76,3 +76,31 @@ export const ensureChromium = (): void => {
   if (!existsSync(chromiumPath))
     throw new ServiceSetupError(`Chromium is still missing at ${chromiumPath} after installing it.`);
 };
+
+/** Debian packages behind the real servers and tools the integration tests use. */
+export const integrationPackages = [
+  'openssh-server',
+  'vsftpd',
+  'nginx-light',
+  'libnginx-mod-http-dav-ext',
+  'rclone',
+  'restic',
+  'sqlite3',
+  'mariadb-client',
+  'postgresql-client',
+  'zstd',
+  'openssl',
+];
+
+/** MariaDB on 127.0.0.1:3306 (root, no password), as on this machine kind; started if down. */
+export const ensureMariadb = async (): Promise<void> => {
+  if (await portOpen(3306)) return;
+  if (spawnSync('which', ['mariadbd'], { stdio: 'ignore' }).status !== 0) aptInstall(['mariadb-server']);
+  say('starting MariaDB');
+  spawnSync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd'], {
+    stdio: 'inherit',
+  });
+  if (!(await waitForPort(3306, 60))) {
+    throw new ServiceSetupError('MariaDB is not listening on 127.0.0.1:3306 and could not be started.');
+  }
+};

@@ -2,7 +2,14 @@
 // `npm test -- --project unit` (or any vitest arguments) narrows the run.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ensureChromium, ensurePostgres, ServiceSetupError } from './services.ts';
+import {
+  aptInstall,
+  ensureChromium,
+  ensureMariadb,
+  ensurePostgres,
+  integrationPackages,
+  ServiceSetupError,
+} from './services.ts';
 import { ensureWebBuild } from './web-build.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -19,7 +26,11 @@ if (major < 24) {
 }
 
 try {
-  if (projects.some((project) => project === 'integration' || project === 'e2e')) await ensurePostgres();
+  if (projects.some((project) => project === 'integration' || project === 'e2e')) {
+    aptInstall(integrationPackages);
+    await ensurePostgres();
+    await ensureMariadb();
+  }
   if (projects.includes('e2e')) {
     ensureChromium();
     ensureWebBuild();

@@ -12,3 +12,4 @@ export * from './audit.ts';
 export * from './settings.ts';
 export * from './system.ts';
 export * from './routes.ts';
+export * from './storage-configs.ts';

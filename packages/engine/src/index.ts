@@ -1,6 +1,10 @@
 /**
  * @backupx/engine — the backup/restore/verify pipeline shared by the master and every agent.
- * It arrives with the engine issue; the package exists now so the workspace layout and its
- * layering rule (contract + node:* only) are in force from the start.
+ * Imports only @backupx/contract and node:* (plus protocol client libraries); side effects such as
+ * spawning processes, the clock and secrets come in as parameters.
  */
-export const ENGINE_FORMAT_VERSION = 1;
+export * from './errors.ts';
+export * from './storage/types.ts';
+export * from './storage/keys.ts';
+export * from './storage/retry.ts';
+export * from './storage/resilient.ts';

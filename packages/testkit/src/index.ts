@@ -2,3 +2,5 @@
 export * from './postgres.ts';
 export * from './http-client.ts';
 export * from './totp.ts';
+export * from './streams.ts';
+export * from './fault-proxy.ts';
