@@ -4,3 +4,4 @@ export * from './http-client.ts';
 export * from './totp.ts';
 export * from './streams.ts';
 export * from './fault-proxy.ts';
+export * from './memory-backend.ts';

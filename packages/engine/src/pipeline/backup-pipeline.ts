@@ -1,0 +1,210 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { EngineError, isAbortError } from '../errors.ts';
+import { finalFileName } from '../naming.ts';
+import { defaultRetryPolicy, isTransientError, withRetries, type RetryPolicy } from '../storage/retry.ts';
+import type { StorageBackend } from '../storage/types.ts';
+import type { Manifest, RunLogger, SourceArtifact } from '../sources/types.ts';
+import { createBxencEncryptor } from './bxenc.ts';
+import { createCompressor, type Compression } from './compression.ts';
+import { createChecksumVerifier, DigestTap } from './digest.ts';
+import { fanOut } from './fanout.ts';
+import { createProgressReporter, type TransferProgress } from './progress.ts';
+
+export interface BackupTarget {
+  /** Shown in logs and errors. */
+  name: string;
+  backend: StorageBackend;
+}
+
+export interface BackupPipelineOptions {
+  artifact: SourceArtifact;
+  compression: Compression;
+  /** 32-byte key: the artifact is written as BXENC1. */
+  encryptionKey?: Buffer;
+  targets: readonly BackupTarget[];
+  /** Object key for a file name (the same key on every target). */
+  objectKeyFor: (fileName: string) => string;
+  signal: AbortSignal;
+  log: RunLogger;
+  onProgress?: (progress: TransferProgress) => void;
+  metadata?: Record<string, string>;
+  /** Retries of a failed target by copying from a target that succeeded. */
+  retryPolicy?: RetryPolicy;
+  /** zstd worker threads. */
+  compressionWorkers?: number;
+}
+
+export interface TargetOutcome {
+  name: string;
+  status: 'success' | 'failed';
+  sizeBytes?: number;
+  error?: string;
+}
+
+export interface BackupPipelineResult {
+  fileName: string;
+  objectKey: string;
+  /** Size of the stored object (after compression and encryption). */
+  sizeBytes: number;
+  /** Lower-hex SHA-256 of the stored object. */
+  sha256: string;
+  backupKind: 'full' | 'differential';
+  manifest?: Manifest;
+  summary?: string;
+  targets: TargetOutcome[];
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * source → compress → (encrypt) → SHA-256 → N uploads at once, with bounded memory and no
+ * temporary copy. A target that fails is retried by copying the finished object from a target
+ * that succeeded (verified by checksum on the way). A run that fails or is cancelled removes every
+ * object it wrote, so nothing half-made ever looks like a backup.
+ */
+export const runBackupPipeline = async (options: BackupPipelineOptions): Promise<BackupPipelineResult> => {
+  const { artifact, targets, signal, log } = options;
+  if (targets.length === 0)
+    throw new EngineError('BACKUP_NO_TARGET', 'upload', 'no storage target to write to');
+  const fileName = finalFileName(artifact.fileName, options.compression, options.encryptionKey !== undefined);
+  const objectKey = options.objectKeyFor(fileName);
+  const tap = new DigestTap();
+  const progress = createProgressReporter(
+    targets.length === 1 ? (targets[0]?.name ?? '') : `${targets.length} targets`,
+    options.onProgress,
+  );
+  tap.on('data', () => progress.update(tap.bytes));
+
+  const stages: NodeJS.ReadWriteStream[] = [
+    createCompressor(options.compression, { workers: options.compressionWorkers ?? 2 }),
+  ];
+  if (options.encryptionKey !== undefined) stages.push(createBxencEncryptor(options.encryptionKey));
+  const producing = pipeline([artifact.stream, ...stages, tap], { signal }).catch((error: unknown) => {
+    tap.destroy(error as Error);
+    throw error;
+  });
+  producing.catch(() => undefined);
+
+  log('info', `writing ${fileName} to ${targets.map((target) => target.name).join(', ')}`);
+  const uploads = await fanOut(
+    tap,
+    targets.map((target) => ({
+      name: target.name,
+      consume: (branch: Readable) =>
+        target.backend.put(objectKey, branch, {
+          signal,
+          ...(options.metadata ? { metadata: options.metadata } : {}),
+        }),
+    })),
+  );
+
+  const removeWritten = async (reason: string) => {
+    for (const [index, upload] of uploads.entries()) {
+      const target = targets[index];
+      if (upload.status !== 'fulfilled' || target === undefined) continue;
+      try {
+        await target.backend.delete(objectKey);
+        log('warn', `removed ${objectKey} from ${target.name} (${reason})`);
+      } catch (error) {
+        log('error', `could not remove ${objectKey} from ${target.name}: ${messageOf(error)}`);
+      }
+    }
+  };
+
+  let completion: Awaited<SourceArtifact['completion']>;
+  try {
+    await producing;
+    completion = await artifact.completion;
+  } catch (error) {
+    await removeWritten(isAbortError(error) || signal.aborted ? 'cancelled' : 'the source failed');
+    if (isAbortError(error) || signal.aborted)
+      throw new EngineError('ENGINE_CANCELLED', 'source', 'cancelled', { cause: error });
+    throw error instanceof EngineError
+      ? error
+      : new EngineError('SOURCE_FAILED', 'source', messageOf(error), { cause: error });
+  }
+  progress.finish(tap.bytes);
+  const sizeBytes = tap.bytes;
+  const sha256 = tap.digest();
+
+  const outcomes: TargetOutcome[] = [];
+  for (const [index, upload] of uploads.entries()) {
+    const target = targets[index] as BackupTarget;
+    if (upload.status === 'rejected') {
+      outcomes.push({ name: target.name, status: 'failed', error: messageOf(upload.reason) });
+      continue;
+    }
+    if (upload.value.sizeBytes !== sizeBytes) {
+      // The post-upload integrity check of SPEC §3.8.
+      await target.backend.delete(objectKey).catch(() => undefined);
+      outcomes.push({
+        name: target.name,
+        status: 'failed',
+        error: `integrity check failed: expected ${sizeBytes} bytes, transferred ${upload.value.sizeBytes}`,
+      });
+      continue;
+    }
+    outcomes.push({ name: target.name, status: 'success', sizeBytes });
+  }
+
+  const source = outcomes.findIndex((outcome) => outcome.status === 'success');
+  const sourceTarget = source >= 0 ? targets[source] : undefined;
+  if (sourceTarget !== undefined) {
+    for (const [index, outcome] of outcomes.entries()) {
+      const target = targets[index] as BackupTarget;
+      if (outcome.status === 'success' || signal.aborted) continue;
+      log('warn', `${target.name} failed (${outcome.error ?? ''}); copying from ${sourceTarget.name}`);
+      try {
+        const result = await withRetries(
+          { target: target.name, operation: `upload of ${objectKey}` },
+          async () => {
+            const readBack = (await sourceTarget.backend.get(objectKey, { signal })).pipe(
+              createChecksumVerifier(sha256),
+            );
+            return target.backend.put(objectKey, readBack, {
+              signal,
+              sizeBytes,
+              ...(options.metadata ? { metadata: options.metadata } : {}),
+            });
+          },
+          { policy: options.retryPolicy ?? defaultRetryPolicy, signal },
+        );
+        if (result.sizeBytes !== sizeBytes)
+          throw new Error(
+            `integrity check failed: expected ${sizeBytes} bytes, transferred ${result.sizeBytes}`,
+          );
+        outcomes[index] = { name: target.name, status: 'success', sizeBytes };
+        log('info', `${target.name}: copied after the first attempt failed`);
+      } catch (error) {
+        outcomes[index] = { name: target.name, status: 'failed', error: messageOf(error) };
+      }
+    }
+  }
+
+  if (signal.aborted) {
+    await removeWritten('cancelled');
+    throw new EngineError('ENGINE_CANCELLED', 'upload', 'cancelled');
+  }
+  for (const outcome of outcomes) {
+    if (outcome.status === 'failed')
+      log(sourceTarget ? 'warn' : 'error', `${outcome.name}: ${outcome.error ?? 'failed'}`);
+  }
+  if (!outcomes.some((outcome) => outcome.status === 'success')) {
+    const failure = outcomes.map((outcome) => `${outcome.name}: ${outcome.error ?? 'failed'}`).join('; ');
+    throw new EngineError('BACKUP_UPLOAD_FAILED', 'upload', failure, {
+      retryable: uploads.some((upload) => upload.status === 'rejected' && isTransientError(upload.reason)),
+    });
+  }
+  log('info', `stored ${fileName}: ${sizeBytes} bytes, sha256 ${sha256}`);
+  return {
+    fileName,
+    objectKey,
+    sizeBytes,
+    sha256,
+    backupKind: completion.backupKind,
+    ...(completion.manifest ? { manifest: completion.manifest } : {}),
+    ...(completion.summary ? { summary: completion.summary } : {}),
+    targets: outcomes,
+  };
+};

@@ -1,0 +1,56 @@
+import { PassThrough, type Transform } from 'node:stream';
+import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
+import { CompressStream, DecompressStream } from 'zstd-napi';
+
+export type Compression = 'zstd' | 'gzip' | 'none';
+
+/** zstd level 3 (the zstd default) with worker threads, so compression keeps up with the disk. */
+export const ZSTD_LEVEL = 3;
+
+/** A streaming compressor. zstd uses `workers` native threads (0 = inline). */
+export const createCompressor = (compression: Compression, options: { workers?: number } = {}): Transform => {
+  switch (compression) {
+    case 'zstd':
+      return new CompressStream({
+        compressionLevel: ZSTD_LEVEL,
+        nbWorkers: options.workers ?? 2,
+        checksumFlag: true,
+      });
+    case 'gzip':
+      return createGzip({ level: zlibConstants.Z_DEFAULT_COMPRESSION });
+    case 'none':
+      return new PassThrough();
+  }
+};
+
+export const createDecompressor = (compression: Compression): Transform => {
+  switch (compression) {
+    case 'zstd':
+      return new DecompressStream();
+    case 'gzip':
+      return createGunzip();
+    case 'none':
+      return new PassThrough();
+  }
+};
+
+/**
+ * How to read an artifact back from its name, in BackupX's order: `.enc` (decrypt) → `.gz` →
+ * `.zst` (SPEC §3.5). Returns the layers and the raw artifact name.
+ */
+export const layersFromFileName = (
+  fileName: string,
+): { encrypted: boolean; compression: Compression; artifactName: string } => {
+  let name = fileName;
+  const encrypted = name.endsWith('.enc');
+  if (encrypted) name = name.slice(0, -4);
+  let compression: Compression = 'none';
+  if (name.endsWith('.gz')) {
+    compression = 'gzip';
+    name = name.slice(0, -3);
+  } else if (name.endsWith('.zst')) {
+    compression = 'zstd';
+    name = name.slice(0, -4);
+  }
+  return { encrypted, compression, artifactName: name };
+};

@@ -1,0 +1,79 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { EngineError } from '../errors.ts';
+import type { StorageBackend } from '../storage/types.ts';
+import { createBxencDecryptor } from './bxenc.ts';
+import { createDecompressor, layersFromFileName } from './compression.ts';
+import { createChecksumVerifier } from './digest.ts';
+
+export interface StoredArtifact {
+  backend: StorageBackend;
+  objectKey: string;
+  /** Stored file name; its suffixes say how to read it (`.enc`, `.gz`, `.zst`). */
+  fileName: string;
+  /** Expected SHA-256 of the stored object; empty skips the check (legacy records). */
+  sha256: string;
+}
+
+/**
+ * Streams the raw artifact back: download → checksum check → decrypt → decompress. Decryption is
+ * authenticated per 1 MiB frame and zstd frames carry checksums, so corruption usually fails
+ * early; the whole-object SHA-256 fails at the end at the latest. Consumers must commit nothing
+ * until the stream has ended without error (file restore stages; database restore spools first).
+ */
+export const openArtifact = async (
+  artifact: StoredArtifact,
+  options: { decryptionKey?: Buffer; signal?: AbortSignal } = {},
+): Promise<{ stream: Readable; artifactName: string }> => {
+  const layers = layersFromFileName(artifact.fileName);
+  if (layers.encrypted && options.decryptionKey === undefined) {
+    throw new EngineError(
+      'ARTIFACT_KEY_MISSING',
+      'encrypt',
+      `${artifact.fileName} is encrypted and no key was given`,
+    );
+  }
+  const downloaded = await artifact.backend.get(
+    artifact.objectKey,
+    options.signal ? { signal: options.signal } : {},
+  );
+  let stream: Readable = downloaded.pipe(createChecksumVerifier(artifact.sha256));
+  downloaded.on('error', (error) => stream.destroy(error));
+  const chain: NodeJS.ReadWriteStream[] = [];
+  if (layers.encrypted && options.decryptionKey !== undefined)
+    chain.push(createBxencDecryptor(options.decryptionKey));
+  chain.push(createDecompressor(layers.compression));
+  for (const stage of chain) {
+    const previous = stream;
+    stream = previous.pipe(stage) as unknown as Readable;
+    previous.on('error', (error) => stream.destroy(error));
+  }
+  return { stream, artifactName: layers.artifactName };
+};
+
+/**
+ * Writes the verified raw artifact to `directory` and returns its path. For restores that must
+ * not start before the artifact is known to be good (database imports).
+ */
+export const spoolArtifact = async (
+  artifact: StoredArtifact,
+  directory: string,
+  options: { decryptionKey?: Buffer; signal?: AbortSignal } = {},
+): Promise<string> => {
+  const { stream, artifactName } = await openArtifact(artifact, options);
+  const target = path.join(directory, path.basename(artifactName));
+  try {
+    await pipeline(
+      stream,
+      createWriteStream(target, { mode: 0o600 }),
+      options.signal ? { signal: options.signal } : {},
+    );
+  } catch (error) {
+    await rm(target, { force: true });
+    throw error;
+  }
+  return target;
+};
