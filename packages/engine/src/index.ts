@@ -26,3 +26,8 @@ export * from './sources/saphana.ts';
 export * from './sources/database-discovery.ts';
 export * from './verify/database-verifiers.ts';
 export * from './backint/agent.ts';
+export * from './sources/files/file-source.ts';
+export * from './sources/files/file-restore.ts';
+export * from './sources/files/manifest.ts';
+export * from './sources/files/glob.ts';
+export * from './verify/tar-verifier.ts';
