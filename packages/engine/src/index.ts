@@ -31,3 +31,7 @@ export * from './sources/files/file-restore.ts';
 export * from './sources/files/manifest.ts';
 export * from './sources/files/glob.ts';
 export * from './verify/tar-verifier.ts';
+export * from './storage/sftp.ts';
+export * from './storage/ftp.ts';
+export * from './storage/rclone.ts';
+export * from './storage/google-drive.ts';
