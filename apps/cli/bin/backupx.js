@@ -30,4 +30,4 @@ if (major < 24) {
 }
 
 const { main } = await import('../src/main.ts');
-process.exitCode = await main(process.argv.slice(2), process.env);
+process.exitCode = await main(process.argv.slice(2), process.env, process.argv[1] ?? '');

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { createStorageBackend, runBackint } from '@backupx/engine';
 import { ConfigError, SecretsError, VERSION, resetPassword, startMaster } from '@backupx/server';
 
 type Env = Record<string, string | undefined>;
@@ -8,6 +10,7 @@ const usage = `BackupX ${VERSION}
 Usage:
   backupx [server] [options]               start the master (web console + API)
   backupx reset-password --username U --password P [--config FILE]
+  backupx backint -f <function> -i <input> -o <output> -p <parameter file>   SAP HANA Backint adapter
   backupx --version | --help
 
 Server options (override config file and BACKUPX_* environment):
@@ -21,7 +24,9 @@ Server options (override config file and BACKUPX_* environment):
 `;
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
-export const main = async (argv: string[], env: Env): Promise<number> => {
+export const main = async (argv: string[], env: Env, invokedAs = ''): Promise<number> => {
+  // SAP HANA calls its Backint agent `hdbbackint` with the Backint flags directly (SPEC quirk 21).
+  if (path.basename(invokedAs) === 'hdbbackint') return runBackintCommand(argv);
   const [first] = argv;
   const command = first === undefined || first.startsWith('-') ? 'server' : first;
   const rest = command === first ? argv.slice(1) : argv;
@@ -31,6 +36,8 @@ export const main = async (argv: string[], env: Env): Promise<number> => {
         return await runServer(rest, env);
       case 'reset-password':
         return await runResetPassword(rest, env);
+      case 'backint':
+        return await runBackintCommand(rest);
       case 'help':
         process.stdout.write(usage);
         return 0;
@@ -102,6 +109,13 @@ const runServer = async (argv: string[], env: Env): Promise<number> => {
   });
   return 0;
 };
+
+const runBackintCommand = (argv: string[]): Promise<number> =>
+  runBackint(argv, {
+    createStorage: (type, config) => createStorageBackend(type, config),
+    stderr: (text) => process.stderr.write(text),
+    cwd: process.cwd(),
+  });
 
 const runResetPassword = async (argv: string[], env: Env): Promise<number> => {
   const { values } = parseArgs({

@@ -35,3 +35,8 @@ export * from './storage/sftp.ts';
 export * from './storage/ftp.ts';
 export * from './storage/rclone.ts';
 export * from './storage/google-drive.ts';
+export * from './storage/local-disk.ts';
+export * from './storage/s3.ts';
+export * from './storage/azure-blob.ts';
+export * from './storage/webdav.ts';
+export * from './storage/registry.ts';

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { runStorageContract } from '@backupx/testkit/storage-contract';
-import { bufferStream, readAll } from '../../../testkit/src/streams.ts';
+import { bufferStream, readAll } from '@backupx/testkit';
 import { buildGoogleAuthUrl, createGoogleDriveBackend, exchangeGoogleAuthCode } from './google-drive.ts';
 
 const FOLDER = 'application/vnd.google-apps.folder';

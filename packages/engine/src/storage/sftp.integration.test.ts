@@ -69,7 +69,7 @@ describe('sftp authentication and host keys', () => {
     });
     try {
       await backend.testConnection();
-      const { bufferStream, readAll } = await import('../../../testkit/src/streams.ts');
+      const { bufferStream, readAll } = await import('@backupx/testkit');
       await backend.put('p/hello.txt', bufferStream('hello'), {});
       expect((await readAll(await backend.get('p/hello.txt'))).toString()).toBe('hello');
     } finally {
