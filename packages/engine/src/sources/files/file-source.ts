@@ -44,9 +44,27 @@ export interface FileBackupOptions {
 export const fileArtifactName = (taskName: string, now: Date): string =>
   `${sanitizeTaskNameA(taskName)}_${compactTimestamp(now)}.tar`;
 
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 1024 * 1024;
 /** How far the producer may run ahead of the reader (headers of empty entries are not throttled by tar-stream). */
 const MAX_AHEAD_BYTES = 4 * 1024 * 1024;
+/** Files up to this size are read ahead of the archiver (see walkDirectory). */
+const SMALL_FILE_BYTES = 256 * 1024;
+/** Bytes of read-ahead small files in memory at most, across the whole walk. */
+const PREFETCH_BUDGET_BYTES = 16 * 1024 * 1024;
+/** Directory children stat'ed (and small ones read) ahead of the one being archived. */
+const LOOKAHEAD_ENTRIES = 32;
+
+type Prefetched =
+  | { kind: 'data'; st: BigIntStats; data: Buffer; shortBy: number; reserved: number }
+  | { kind: 'special'; st: BigIntStats; reserved: number }
+  | { kind: 'grown'; reserved: number }
+  | { kind: 'error'; reason: string; reserved: number };
+
+type PreparedChild =
+  | { kind: 'excluded' }
+  | { kind: 'unreadable'; reason: string }
+  | { kind: 'stat'; stat: BigIntStats }
+  | { kind: 'prefetched'; stat: BigIntStats; result: Prefetched };
 const PROGRESS_EVERY_FILES = 100;
 const NS_PER_S = 1_000_000_000n;
 
@@ -289,14 +307,22 @@ export const backupFiles = async (
     sink: Writable,
   ): Promise<void> => {
     let position = 0;
-    while (position < size) {
-      throwIfAborted(ctx.signal, 'source');
-      const want = Math.min(READ_CHUNK, size - position);
+    // Keep the next read in flight while the current chunk is written, so the disk and the
+    // pipeline work at the same time instead of taking turns.
+    const readAt = (offset: number) => {
+      const want = Math.min(READ_CHUNK, size - offset);
       const buffer = Buffer.allocUnsafe(want);
-      const { bytesRead } = await handle.read(buffer, 0, want, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      if (!sink.write(buffer.subarray(0, bytesRead))) await waitDrain(sink);
+      return handle.read(buffer, 0, want, offset).then(({ bytesRead }) => buffer.subarray(0, bytesRead));
+    };
+    let pending: Promise<Buffer> | null = size > 0 ? readAt(0) : null;
+    while (pending !== null) {
+      throwIfAborted(ctx.signal, 'source');
+      const chunk = await pending;
+      pending = null;
+      if (chunk.length === 0) break;
+      position += chunk.length;
+      if (position < size) pending = readAt(position);
+      if (!sink.write(chunk)) await waitDrain(sink);
     }
     if (position < size) {
       counters.warnings += 1;
@@ -351,6 +377,79 @@ export const backupFiles = async (
     for (const key of baseline.keys()) if (key.startsWith(prefix)) seen.add(key);
   };
 
+  /**
+   * Small files are read ahead (open, fstat, read, close) while earlier entries are archived:
+   * done one after another, those round trips to the thread pool leave the pipeline idle. The
+   * read-ahead is bounded by PREFETCH_BUDGET_BYTES across the whole walk; entries are still
+   * written in sorted order, with the same checks as addFile.
+   */
+  let prefetchBudget = PREFETCH_BUDGET_BYTES;
+  const readSmallFile = async (abs: string, expectedSize: number): Promise<Prefetched> => {
+    prefetchBudget -= expectedSize;
+    let handle: FileHandle;
+    try {
+      handle = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch (error) {
+      return { kind: 'error', reason: reasonOf(error), reserved: expectedSize };
+    }
+    try {
+      const st = await handle.stat({ bigint: true });
+      if (!st.isFile()) return { kind: 'special', st, reserved: expectedSize };
+      const size = Number(st.size);
+      // Grown past the small-file size since lstat: stream it like any large file instead.
+      if (size > SMALL_FILE_BYTES) return { kind: 'grown', reserved: expectedSize };
+      const data = Buffer.allocUnsafe(size);
+      let position = 0;
+      while (position < size) {
+        const { bytesRead } = await handle.read(data, position, size - position, position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+      }
+      if (position < size) data.fill(0, position);
+      return { kind: 'data', st, data, shortBy: size - position, reserved: expectedSize };
+    } catch (error) {
+      return { kind: 'error', reason: reasonOf(error), reserved: expectedSize };
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  };
+
+  const addPrefetchedFile = async (abs: string, rel: string, result: Prefetched): Promise<void> => {
+    prefetchBudget += result.reserved;
+    switch (result.kind) {
+      case 'error':
+        warn(abs, result.reason);
+        return;
+      case 'special':
+        warn(abs, `not a regular file, directory or symlink (${specialKind(result.st)})`);
+        return;
+      case 'grown':
+        await addFile(abs, rel, false);
+        return;
+      case 'data':
+        break;
+    }
+    const { st, data } = result;
+    const size = data.length;
+    const entry: ManifestEntry = { p: rel, s: size, m: Number(st.mtimeNs), o: Number(st.mode) & 0o777 };
+    if (!shouldWrite(entry)) return;
+    if (result.shortBy > 0) {
+      counters.warnings += 1;
+      ctx.log('warn', `[WARN] ${abs} shrank by ${result.shortBy} bytes while being read; padded with zeros`);
+    }
+    await addEntry(
+      { name: rel, type: 'file', size, ...baseHeader(st), ...timeFields(st.mtimeNs) },
+      async (sink) => {
+        if (!sink.write(data)) await waitDrain(sink);
+      },
+    );
+    counters.entries += 1;
+    counters.files += 1;
+    counters.bytes += size;
+    if (counters.files % PROGRESS_EVERY_FILES === 0)
+      ctx.log('info', `[PROGRESS] ${counters.files} files, ${counters.bytes} bytes archived`);
+  };
+
   const walkDirectory = async (abs: string, rel: string, st: BigIntStats | null): Promise<void> => {
     let names: string[];
     try {
@@ -362,20 +461,52 @@ export const backupFiles = async (
     }
     names.sort();
     if (st !== null) await addDirectory(rel, st);
-    for (const name of names) {
-      throwIfAborted(ctx.signal, 'source');
+    // lstat (and, for small files, read) a window of children ahead of the one being archived.
+    const prepare = async (name: string): Promise<PreparedChild> => {
       const childAbs = path.join(abs, name);
       const childRel = joinRel(rel, name);
       let childStat: BigIntStats;
       try {
         childStat = await lstat(childAbs, { bigint: true });
       } catch (error) {
-        warn(childAbs, reasonOf(error));
-        continue;
+        return { kind: 'unreadable', reason: reasonOf(error) };
       }
       const isDir = childStat.isDirectory();
-      if (isExcluded(childRel, name, isDir, patterns)) continue;
-      if (isDir) {
+      if (isExcluded(childRel, name, isDir, patterns)) return { kind: 'excluded' };
+      const size = Number(childStat.size);
+      if (
+        childStat.isFile() &&
+        size <= SMALL_FILE_BYTES &&
+        size <= prefetchBudget &&
+        (baseline === null ||
+          changedSince(baseline, {
+            p: childRel,
+            s: size,
+            m: Number(childStat.mtimeNs),
+            o: Number(childStat.mode) & 0o777,
+          }))
+      ) {
+        return { kind: 'prefetched', stat: childStat, result: await readSmallFile(childAbs, size) };
+      }
+      return { kind: 'stat', stat: childStat };
+    };
+    const ahead = new Map<number, Promise<PreparedChild>>();
+    for (const [index, name] of names.entries()) {
+      throwIfAborted(ctx.signal, 'source');
+      for (let next = index; next < Math.min(names.length, index + LOOKAHEAD_ENTRIES); next += 1) {
+        if (!ahead.has(next)) ahead.set(next, prepare(names[next] ?? ''));
+      }
+      const child = await (ahead.get(index) as Promise<PreparedChild>);
+      ahead.delete(index);
+      const childAbs = path.join(abs, name);
+      const childRel = joinRel(rel, name);
+      if (child.kind === 'excluded') continue;
+      if (child.kind === 'unreadable') {
+        warn(childAbs, child.reason);
+        continue;
+      }
+      const childStat = child.stat;
+      if (childStat.isDirectory()) {
         seen.add(childRel);
         await walkDirectory(childAbs, childRel, childStat);
       } else if (childStat.isSymbolicLink()) {
@@ -383,7 +514,8 @@ export const backupFiles = async (
         await addSymlink(childAbs, childRel, childStat);
       } else if (childStat.isFile()) {
         seen.add(childRel);
-        await addFile(childAbs, childRel, false);
+        if (child.kind === 'prefetched') await addPrefetchedFile(childAbs, childRel, child.result);
+        else await addFile(childAbs, childRel, false);
       } else {
         warn(childAbs, `not a regular file, directory or symlink (${specialKind(childStat)})`);
       }
