@@ -158,6 +158,13 @@ const copyTree = async (from: string, to: string): Promise<void> => {
 };
 
 /** Restores a chain of file archives; see the module comment. */
+/** Files up to this size are written through the bounded pool of restoreFiles. */
+const SMALL_WRITE_BYTES = 256 * 1024;
+/** Small-file writes in flight at most. */
+const WRITE_WINDOW = 32;
+/** Bytes of small files held for writing at most. */
+const WRITE_BUDGET_BYTES = 16 * 1024 * 1024;
+
 export const restoreFiles = async (
   ctx: Pick<SourceContext, 'signal' | 'log'>,
   archives: readonly Readable[],
@@ -257,7 +264,94 @@ export const restoreFiles = async (
     stagedDirs.add(rel);
   };
 
+  /**
+   * Small files are written through a bounded pool (open, write, chmod, utimes, close run while
+   * the next entries are read): one after another, those round trips leave the restore idle.
+   * The pool is drained before any other kind of entry, at the end of each archive, and before
+   * the staging directory is committed or removed; its first error fails the restore.
+   */
+  const pendingWrites = new Map<string, Promise<void>>();
+  let pendingBytes = 0;
+  let writeError: unknown = null;
+  const settleWrites = () => Promise.allSettled([...pendingWrites.values()]);
+  const drainWrites = async (): Promise<void> => {
+    await settleWrites();
+    if (writeError !== null) {
+      const error = writeError instanceof Error ? writeError : new Error(describe(writeError));
+      writeError = null;
+      throw error;
+    }
+  };
+  const queueWrite = async (rel: string, bytes: number, task: () => Promise<void>): Promise<void> => {
+    const earlier = pendingWrites.get(rel);
+    if (earlier !== undefined) await earlier;
+    while (
+      pendingWrites.size >= WRITE_WINDOW ||
+      (pendingWrites.size > 0 && pendingBytes + bytes > WRITE_BUDGET_BYTES)
+    ) {
+      await Promise.race(pendingWrites.values());
+    }
+    if (writeError !== null) await drainWrites();
+    pendingBytes += bytes;
+    const running: Promise<void> = task()
+      .catch((error: unknown) => {
+        writeError ??= error;
+      })
+      .finally(() => {
+        pendingBytes -= bytes;
+        if (pendingWrites.get(rel) === running) pendingWrites.delete(rel);
+      });
+    pendingWrites.set(rel, running);
+  };
+
+  const readEntryFully = async (header: TarHeader, data: Readable): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of data) {
+        chunks.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (ctx.signal.aborted) throwIfAborted(ctx.signal, 'restore');
+      }
+    } catch (error) {
+      if (isAbortError(error) || error instanceof EngineError) throw error;
+      throw new TarIntegrityError(`entry "${header.name}" unreadable: ${describe(error)}`, { cause: error });
+    }
+    if (size !== header.size)
+      throw new TarIntegrityError(`entry "${header.name}" has ${size} of ${header.size} bytes`);
+    return Buffer.concat(chunks, size);
+  };
+
+  const writeSmallFile = async (rel: string, header: TarHeader, data: Readable): Promise<number> => {
+    const content = await readEntryFully(header, data);
+    await ensureDir(parentOf(rel));
+    const target = stagePath(rel);
+    if (stagedDirs.has(rel) || symlinks.has(rel)) await clearStaged(rel);
+    await queueWrite(rel, content.length, async () => {
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+      let handle;
+      try {
+        handle = await open(target, flags, 0o600);
+      } catch (error) {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+        await clearStaged(rel);
+        handle = await open(target, flags, 0o600);
+      }
+      try {
+        if (content.length > 0) await handle.write(content);
+        await handle.chmod(header.mode & 0o7777);
+        const mtime = mtimeSeconds(header);
+        await handle.utimes(mtime, mtime);
+      } finally {
+        await handle.close();
+      }
+    });
+    return content.length;
+  };
+
   const writeFile = async (rel: string, header: TarHeader, data: Readable): Promise<number> => {
+    if (header.size <= SMALL_WRITE_BYTES) return writeSmallFile(rel, header, data);
+    await drainWrites();
     await ensureDir(parentOf(rel));
     const target = stagePath(rel);
     if (stagedDirs.has(rel) || symlinks.has(rel)) await clearStaged(rel);
@@ -410,6 +504,7 @@ export const restoreFiles = async (
       revive(rel);
       entries += 1;
       counters.entries += 1;
+      if (type !== 'file' && type !== 'contiguous-file') await drainWrites();
       if (type === 'directory') {
         if (symlinks.has(rel)) await clearStaged(rel);
         await ensureDir(rel);
@@ -423,6 +518,7 @@ export const restoreFiles = async (
         counters.files += 1;
       }
     }
+    await drainWrites();
     for (const rel of deletions) {
       assertNoSymlinkAncestor(rel, `${DELETIONS_ENTRY}: ${rel}`);
       await deleteBelow(staging, rel);
@@ -497,6 +593,8 @@ export const restoreFiles = async (
       cause: error,
     });
   } finally {
+    // No write may land in the staging directory after it is removed.
+    await settleWrites();
     await rm(staging, { recursive: true, force: true });
   }
 
