@@ -30,7 +30,7 @@ const started = performance.now();
 if (mode === 'backup') {
   const [corpus = '', targetJson = '', keyHex = '', outJson = ''] = args;
   const target = JSON.parse(targetJson) as { type: string; config: unknown };
-  const backend = createStorageBackend(target.type, target.config);
+  const backend = await createStorageBackend(target.type, target.config);
   const artifact = await backupFiles(ctx, { taskName: 'bench', sourcePaths: [corpus], excludePatterns: [] });
   const result = await runBackupPipeline({
     artifact,
@@ -54,7 +54,7 @@ if (mode === 'backup') {
 } else if (mode === 'restore') {
   const [targetJson = '', resultJson = '', keyHex = '', restoreDir = '', outJson = ''] = args;
   const target = JSON.parse(targetJson) as { type: string; config: unknown };
-  const backend = createStorageBackend(target.type, target.config);
+  const backend = await createStorageBackend(target.type, target.config);
   const result = JSON.parse(readFileSync(resultJson, 'utf8')) as {
     objectKey: string;
     fileName: string;

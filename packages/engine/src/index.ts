@@ -31,12 +31,6 @@ export * from './sources/files/file-restore.ts';
 export * from './sources/files/manifest.ts';
 export * from './sources/files/glob.ts';
 export * from './verify/tar-verifier.ts';
-export * from './storage/sftp.ts';
-export * from './storage/ftp.ts';
-export * from './storage/rclone.ts';
-export * from './storage/google-drive.ts';
-export * from './storage/local-disk.ts';
-export * from './storage/s3.ts';
-export * from './storage/azure-blob.ts';
-export * from './storage/webdav.ts';
+// Backends are loaded lazily through the registry; import one directly as
+// `@backupx/engine/storage/<name>` when its extra helpers are needed.
 export * from './storage/registry.ts';

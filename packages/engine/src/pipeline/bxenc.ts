@@ -25,14 +25,16 @@ export const createBxencEncryptor = (key: Buffer): Transform => {
   let pendingBytes = 0;
   let wroteMagic = false;
 
-  const sealFrame = (plaintext: Buffer): Buffer => {
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, nonce);
-    const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  /** Pushes one frame as header, ciphertext and tag, without copying them into one buffer. */
+  const sealFrame = (stream: Transform, plaintext: Buffer): void => {
     const header = Buffer.allocUnsafe(NONCE_BYTES + 4);
-    nonce.copy(header, 0);
-    header.writeUInt32BE(body.length, NONCE_BYTES);
-    return Buffer.concat([header, body]);
+    randomBytes(NONCE_BYTES).copy(header, 0);
+    header.writeUInt32BE(plaintext.length + TAG_BYTES, NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, header.subarray(0, NONCE_BYTES));
+    stream.push(header);
+    stream.push(cipher.update(plaintext));
+    cipher.final();
+    stream.push(cipher.getAuthTag());
   };
 
   return new Transform({
@@ -49,7 +51,10 @@ export const createBxencEncryptor = (key: Buffer): Transform => {
         pendingBytes += take.length;
         data = data.subarray(take.length);
         if (pendingBytes === BXENC_FRAME_PLAINTEXT_BYTES) {
-          this.push(sealFrame(Buffer.concat(pending, pendingBytes)));
+          sealFrame(
+            this,
+            pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes),
+          );
           pending = [];
           pendingBytes = 0;
         }
@@ -58,7 +63,8 @@ export const createBxencEncryptor = (key: Buffer): Transform => {
     },
     flush(callback: TransformCallback) {
       if (!wroteMagic) this.push(BXENC_MAGIC);
-      if (pendingBytes > 0) this.push(sealFrame(Buffer.concat(pending, pendingBytes)));
+      if (pendingBytes > 0)
+        sealFrame(this, pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes));
       callback();
     },
   });

@@ -1,14 +1,6 @@
 import { storageTypes, type StorageType } from '@backupx/contract';
 import { EngineError } from '../errors.ts';
-import { createAzureBlobBackend } from './azure-blob.ts';
-import { createFtpBackend } from './ftp.ts';
-import { createGoogleDriveBackend } from './google-drive.ts';
-import { createLocalDiskBackend } from './local-disk.ts';
-import { createRcloneBackend } from './rclone.ts';
-import { createS3Backend } from './s3.ts';
-import { createSftpBackend } from './sftp.ts';
 import type { BackendDeps, StorageBackend } from './types.ts';
-import { createWebdavBackend } from './webdav.ts';
 
 /** Storage type names BackupX and rclone use for the same native backends. */
 const aliases: Record<string, StorageType> = {
@@ -22,14 +14,16 @@ export const isStorageType = (type: string): type is StorageType =>
   (storageTypes as readonly string[]).includes(type);
 
 /**
- * Builds the backend of a storage type from its (decrypted) config. Unknown types are refused
- * with `STORAGE_PROVIDER_UNSUPPORTED`; an invalid config with `STORAGE_CONFIG_INVALID`.
+ * Builds the backend of a storage type from its (decrypted) config. Each backend's module (and
+ * its protocol SDK) is loaded on first use only: importing every SDK up front costs ~80 MB of
+ * memory in every master and agent. Unknown types are refused with
+ * `STORAGE_PROVIDER_UNSUPPORTED`; an invalid config with `STORAGE_CONFIG_INVALID`.
  */
-export const createStorageBackend = (
+export const createStorageBackend = async (
   type: string,
   config: unknown,
   deps: BackendDeps = {},
-): StorageBackend => {
+): Promise<StorageBackend> => {
   const resolved = aliases[type] ?? type;
   if (!isStorageType(resolved)) {
     throw new EngineError('STORAGE_PROVIDER_UNSUPPORTED', 'storage', `unsupported storage type "${type}"`);
@@ -37,24 +31,24 @@ export const createStorageBackend = (
   try {
     switch (resolved) {
       case 'local_disk':
-        return createLocalDiskBackend(config, deps);
+        return (await import('./local-disk.ts')).createLocalDiskBackend(config, deps);
       case 's3':
       case 'aliyun_oss':
       case 'tencent_cos':
       case 'qiniu_kodo':
-        return createS3Backend(config, deps, resolved);
+        return (await import('./s3.ts')).createS3Backend(config, deps, resolved);
       case 'webdav':
-        return createWebdavBackend(config, deps);
+        return (await import('./webdav.ts')).createWebdavBackend(config, deps);
       case 'ftp':
-        return createFtpBackend(config, deps);
+        return (await import('./ftp.ts')).createFtpBackend(config, deps);
       case 'sftp':
-        return createSftpBackend(config, deps);
+        return (await import('./sftp.ts')).createSftpBackend(config, deps);
       case 'azureblob':
-        return createAzureBlobBackend(config, deps);
+        return (await import('./azure-blob.ts')).createAzureBlobBackend(config, deps);
       case 'google_drive':
-        return createGoogleDriveBackend(config, deps);
+        return (await import('./google-drive.ts')).createGoogleDriveBackend(config, deps);
       case 'rclone':
-        return createRcloneBackend(config, deps);
+        return (await import('./rclone.ts')).createRcloneBackend(config, deps);
     }
   } catch (error) {
     if (error instanceof EngineError) throw error;
