@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform, addAbortSignal } from 'node:stream';
+import { Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { localDiskConfigSchema } from '@backupx/contract';
 import { EngineError, throwIfAborted } from '../errors.ts';
 import { assertSafeKey, isPartialKey, partialKeyFor } from './keys.ts';
 import type { BackendDeps, StorageBackend, StorageObjectInfo, StorageUsage } from './types.ts';
+import { byteCounter } from './byte-counter.ts';
 
 const errnoCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | null)?.code;
 
@@ -22,31 +23,6 @@ const assertSafePrefix = (prefix: string): string => {
 const prefixDirectory = (prefix: string): string => {
   const slash = prefix.lastIndexOf('/');
   return slash >= 0 ? prefix.slice(0, slash) : '';
-};
-
-/** Counts bytes passing through and, when the size was announced, refuses a different one. */
-const byteCounter = (expected: number | undefined): Transform & { bytes: number } => {
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      counter.bytes += chunk.length;
-      callback(null, chunk);
-    },
-    flush(callback) {
-      if (expected !== undefined && expected >= 0 && counter.bytes !== expected) {
-        callback(
-          new EngineError(
-            'STORAGE_SIZE_MISMATCH',
-            'storage',
-            `expected ${expected} bytes but the source produced ${counter.bytes}`,
-          ),
-        );
-        return;
-      }
-      callback();
-    },
-  }) as Transform & { bytes: number };
-  counter.bytes = 0;
-  return counter;
 };
 
 /**

@@ -1,4 +1,4 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -13,6 +13,7 @@ import { s3ConfigSchema, s3PresetConfigSchema } from '@backupx/contract';
 import { EngineError, isAbortError, throwIfAborted } from '../errors.ts';
 import { assertSafeKey } from './keys.ts';
 import type { BackendDeps, StorageBackend, StorageObjectInfo } from './types.ts';
+import { byteCounter } from './byte-counter.ts';
 
 export type S3StorageType = 's3' | 'aliyun_oss' | 'tencent_cos' | 'qiniu_kodo';
 
@@ -153,31 +154,6 @@ const toEngineError = (operation: string, error: unknown): unknown => {
     retryable,
     cause: error,
   });
-};
-
-/** Counts bytes; refuses a stream whose length differs from the announced size (before completion). */
-const byteCounter = (expected: number | undefined): Transform & { bytes: number } => {
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      counter.bytes += chunk.length;
-      callback(null, chunk);
-    },
-    flush(callback: TransformCallback) {
-      if (expected !== undefined && expected >= 0 && counter.bytes !== expected) {
-        callback(
-          new EngineError(
-            'STORAGE_SIZE_MISMATCH',
-            'storage',
-            `expected ${expected} bytes but the source produced ${counter.bytes}`,
-          ),
-        );
-        return;
-      }
-      callback();
-    },
-  }) as Transform & { bytes: number };
-  counter.bytes = 0;
-  return counter;
 };
 
 const MiB = 1024 * 1024;

@@ -7,6 +7,7 @@ import { webdavConfigSchema } from '@backupx/contract';
 import { EngineError, isAbortError, throwIfAborted } from '../errors.ts';
 import { assertSafeKey, isPartialKey, partialKeyFor } from './keys.ts';
 import type { BackendDeps, StorageBackend, StorageObjectInfo, StorageUsage } from './types.ts';
+import { byteCounter } from './byte-counter.ts';
 
 /** One `<response>` of a PROPFIND multistatus answer. */
 export interface DavEntry {
@@ -117,30 +118,6 @@ const networkCodes = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
-
-const byteCounter = (expected: number | undefined): Transform & { bytes: number } => {
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      counter.bytes += chunk.length;
-      callback(null, chunk);
-    },
-    flush(callback: TransformCallback) {
-      if (expected !== undefined && expected >= 0 && counter.bytes !== expected) {
-        callback(
-          new EngineError(
-            'STORAGE_SIZE_MISMATCH',
-            'storage',
-            `expected ${expected} bytes but the source produced ${counter.bytes}`,
-          ),
-        );
-        return;
-      }
-      callback();
-    },
-  }) as Transform & { bytes: number };
-  counter.bytes = 0;
-  return counter;
-};
 
 /**
  * Streams a PUT body with node:http(s). Node 24's built-in fetch (undici 7.29) keeps every chunk
