@@ -10,6 +10,7 @@ import { azureBlobConfigSchema } from '@backupx/contract';
 import { EngineError, isAbortError, throwIfAborted } from '../errors.ts';
 import { assertSafeKey } from './keys.ts';
 import type { BackendDeps, StorageBackend, StorageObjectInfo } from './types.ts';
+import { NETWORK_ERROR_CODES } from './retry.ts';
 
 const MiB = 1024 * 1024;
 const blockBytes = 8 * MiB;
@@ -31,19 +32,6 @@ export const splitAzureRoot = (root: string): { container: string; prefix: strin
   return { container, prefix: rest === '' ? '' : `${rest}/` };
 };
 
-const networkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'REQUEST_SEND_ERROR',
-]);
-
 interface RestError {
   name?: string;
   code?: string;
@@ -63,7 +51,7 @@ const toEngineError = (operation: string, error: unknown): unknown => {
   const retryable =
     status !== undefined && status !== 0
       ? status >= 500 || status === 429 || status === 408
-      : networkCodes.has(rest.code ?? '') || rest.name === 'RestError';
+      : NETWORK_ERROR_CODES.has(rest.code ?? '') || rest.name === 'RestError';
   const detail = `${rest.code ?? rest.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${rest.message ?? String(error)}`;
   return new EngineError(
     'STORAGE_REQUEST_FAILED',

@@ -10,6 +10,24 @@ export interface RetryPolicy {
 /** BackupX's upload policy: 3 attempts, waiting 10 s then 20 s (SPEC §3.9). */
 export const defaultRetryPolicy: RetryPolicy = { attempts: 3, delaysMs: [10_000, 20_000] };
 
+/** Error codes of network faults (Node sockets, DNS, undici, Azure's request layer): transient. */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'REQUEST_SEND_ERROR',
+]);
+
 /** Errors worth retrying: network faults and server-side (5xx, throttling) answers. */
 export const isTransientError = (error: unknown): boolean => {
   if (isAbortError(error)) return false;
@@ -22,16 +40,7 @@ export const isTransientError = (error: unknown): boolean => {
   };
   const status = err.$metadata?.httpStatusCode ?? err.statusCode ?? err.status;
   if (typeof status === 'number') return status >= 500 || status === 429 || status === 408;
-  return [
-    'ECONNRESET',
-    'ECONNREFUSED',
-    'ETIMEDOUT',
-    'EPIPE',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'EAI_AGAIN',
-    'ECONNABORTED',
-  ].includes(err.code ?? '');
+  return NETWORK_ERROR_CODES.has(err.code ?? '');
 };
 
 /**

@@ -14,6 +14,7 @@ import { EngineError, isAbortError, throwIfAborted } from '../errors.ts';
 import { assertSafeKey } from './keys.ts';
 import type { BackendDeps, StorageBackend, StorageObjectInfo } from './types.ts';
 import { byteCounter } from './byte-counter.ts';
+import { NETWORK_ERROR_CODES } from './retry.ts';
 
 export type S3StorageType = 's3' | 'aliyun_oss' | 'tencent_cos' | 'qiniu_kodo';
 
@@ -110,19 +111,6 @@ export const resolveS3Settings = (type: S3StorageType, config: unknown): S3Setti
   }
 };
 
-const networkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-]);
-
 interface SdkError {
   name?: string;
   code?: string;
@@ -146,7 +134,7 @@ const toEngineError = (operation: string, error: unknown): unknown => {
   const status = statusOf(error);
   const retryable =
     (status !== undefined && (status >= 500 || status === 429 || status === 408)) ||
-    networkCodes.has(sdk.code ?? '') ||
+    NETWORK_ERROR_CODES.has(sdk.code ?? '') ||
     sdk.name === 'TimeoutError' ||
     sdk.$retryable !== undefined;
   const detail = `${sdk.name ?? 'Error'}${status === undefined ? '' : ` (HTTP ${status})`}: ${sdk.message ?? String(error)}`;

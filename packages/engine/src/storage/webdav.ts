@@ -8,6 +8,7 @@ import { EngineError, isAbortError, throwIfAborted } from '../errors.ts';
 import { assertSafeKey, isPartialKey, partialKeyFor } from './keys.ts';
 import type { BackendDeps, StorageBackend, StorageObjectInfo, StorageUsage } from './types.ts';
 import { byteCounter } from './byte-counter.ts';
+import { NETWORK_ERROR_CODES } from './retry.ts';
 
 /** One `<response>` of a PROPFIND multistatus answer. */
 export interface DavEntry {
@@ -102,22 +103,6 @@ export const hrefPath = (href: string): string => {
     .join('/');
   return decoded.length > 1 ? decoded.replace(/\/+$/, '') : decoded;
 };
-
-const networkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
 
 /**
  * Streams a PUT body with node:http(s). Node 24's built-in fetch (undici 7.29) keeps every chunk
@@ -216,7 +201,7 @@ export const createWebdavBackend = (config: unknown, deps: BackendDeps = {}): St
     const retryable =
       status !== undefined
         ? status >= 500 || status === 429 || status === 408
-        : networkCodes.has(code ?? '') || cause instanceof TypeError;
+        : NETWORK_ERROR_CODES.has(code ?? '') || cause instanceof TypeError;
     const detail =
       status !== undefined
         ? `HTTP ${status}`

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, spawnNodeScript, stopChild, waitForPort } from './s3rver.ts';
+import { freePort, spawnNodeScript, stopChild, waitForPort } from './common.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -55,7 +55,7 @@ export const startAzurite = async (): Promise<AzuriteService> => {
       directory,
     );
     try {
-      await waitForPort(port, { child: running.child, name: 'azurite' });
+      await waitForPort(port, running.child, 'azurite', 30_000);
     } catch (error) {
       const output = running.output();
       await stopChild(running.child);

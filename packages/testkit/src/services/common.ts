@@ -137,3 +137,29 @@ export const spawnServer = (
   child.on('error', (error) => keep(Buffer.from(String(error))));
   return { child, output: () => output };
 };
+
+/** Stops a child process by PID: SIGTERM, then SIGKILL after `graceMs`. */
+export const stopChild = async (child: ChildProcess, graceMs = 5000): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+};
+
+/** Spawns `node <script> …args` with the running Node, keeping the last lines of output for errors. */
+export const spawnNodeScript = (
+  script: string,
+  args: string[],
+  cwd: string,
+): { child: ChildProcess; output: () => string } => {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  return { child, output: () => output };
+};

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, stopChild, waitForPort } from './s3rver.ts';
+import { freePort, stopChild, waitForPort } from './common.ts';
 
 export interface NginxWebdavService {
   /** WebDAV root URL with a trailing slash, e.g. `http://127.0.0.1:40123/dav/`. */
@@ -100,7 +100,7 @@ export const startNginxWebdav = async (
     child.stderr.on('data', keep);
     running = child;
     try {
-      await waitForPort(port, { child, name: 'nginx' });
+      await waitForPort(port, child, 'nginx', 30_000);
     } catch (error) {
       await stopChild(child);
       throw new Error(`${(error as Error).message}\n${output}`, { cause: error });

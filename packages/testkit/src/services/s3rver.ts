@@ -1,75 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A free TCP port on 127.0.0.1 (bound and released; good enough for tests on loopback). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-
-/** Resolves once something accepts TCP connections on the port; fails after `timeoutMs`. */
-export const waitForPort = async (
-  port: number,
-  options: { timeoutMs?: number; child?: ChildProcess; name?: string } = {},
-): Promise<void> => {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (options.child && options.child.exitCode !== null) {
-      throw new Error(
-        `${options.name ?? 'service'} exited with code ${options.child.exitCode} before listening`,
-      );
-    }
-    if (Date.now() > deadline) throw new Error(`${options.name ?? 'service'} did not listen on port ${port}`);
-    await sleep(100);
-  }
-};
-
-/** Stops a child process by PID: SIGTERM, then SIGKILL after `graceMs`. */
-export const stopChild = async (child: ChildProcess, graceMs = 5000): Promise<void> => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-};
-
-/** Spawns `node <script> …args` with the running Node, keeping the last lines of output for errors. */
-export const spawnNodeScript = (
-  script: string,
-  args: string[],
-  cwd: string,
-): { child: ChildProcess; output: () => string } => {
-  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  return { child, output: () => output };
-};
+import { freePort, spawnNodeScript, stopChild, waitForPort } from './common.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -105,7 +40,7 @@ export const startS3rver = async (options: { bucket?: string } = {}): Promise<S3
       directory,
     );
     try {
-      await waitForPort(port, { child: running.child, name: 's3rver' });
+      await waitForPort(port, running.child, 's3rver', 30_000);
     } catch (error) {
       const output = running.output();
       await stopChild(running.child);
