@@ -19,7 +19,41 @@ import { createAuthService } from './modules/auth/auth.service.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createSystemService } from './modules/system/system.service.ts';
 import { createMetrics } from './modules/system/metrics.ts';
+import { createEventBus } from './modules/events/event-bus.ts';
+import { createEventStreamHub } from './modules/events/event-stream.ts';
+import { registerEventRoutes } from './modules/events/events.routes.ts';
+import { createNotificationsRepository } from './modules/notifications/notifications.repository.ts';
+import { createNotificationsService } from './modules/notifications/notifications.service.ts';
+import { createNotificationDispatcher } from './modules/notifications/notification-dispatcher.ts';
+import { registerNotificationRoutes } from './modules/notifications/notifications.routes.ts';
+import { createDashboardRepository } from './modules/dashboard/dashboard.repository.ts';
+import { createDashboardService } from './modules/dashboard/dashboard.service.ts';
+import { registerDashboardRoutes } from './modules/dashboard/dashboard.routes.ts';
+import { createStorageBackend } from '@backupx/engine';
+import { createStorageTargetsRepository } from './modules/storage-targets/storage-targets.repository.ts';
+import { createOAuthSessionsRepository } from './modules/storage-targets/oauth-sessions.repository.ts';
+import { createStorageTargetsService } from './modules/storage-targets/storage-targets.service.ts';
+import {
+  createGoogleDriveOAuthService,
+  type GoogleEndpoints,
+} from './modules/storage-targets/google-drive-oauth.service.ts';
+import { createRcloneCatalogue } from './modules/storage-targets/rclone-catalogue.ts';
+import { createStorageHealthMonitor } from './modules/storage-targets/storage-health-monitor.ts';
+import { registerStorageTargetRoutes } from './modules/storage-targets/storage-targets.routes.ts';
 import type { RouteRegistry } from './http/route-registry.ts';
+import type { RetryPolicy } from '@backupx/engine';
+import { createRunsModule } from './modules/runs/runs.module.ts';
+import { registerRunRoutes } from './modules/runs/runs.routes.ts';
+import { readOrCreateInstanceId } from './bootstrap/instance-id.ts';
+import { childProcessEnv } from './config/child-env.ts';
+import { createTasksRepository } from './modules/tasks/tasks.repository.ts';
+import { createScheduleClaimsRepository } from './modules/tasks/schedule-claims.repository.ts';
+import { createTaskScheduler } from './modules/tasks/scheduler.ts';
+import { createTasksService } from './modules/tasks/tasks.service.ts';
+import { createDatabaseDiscoveryService } from './modules/tasks/database-discovery.service.ts';
+import { registerTaskRoutes } from './modules/tasks/tasks.routes.ts';
+import { createFilesystemService } from './modules/filesystem/filesystem.service.ts';
+import { registerFilesystemRoutes } from './modules/filesystem/filesystem.routes.ts';
 import { registerAuthRoutes } from './modules/auth/auth.routes.ts';
 import { registerUserRoutes } from './modules/users/users.routes.ts';
 import { registerApiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
@@ -33,8 +67,12 @@ export interface ContainerInput {
   clock: Clock;
   version: string;
   cwd: string;
+  /** Waits between upload attempts (tests shorten them); default 10 s then 20 s (SPEC §3.9). */
+  retryPolicy?: RetryPolicy;
   /** Overrides global fetch for outbound webhooks (tests point it at loopback receivers). */
   fetch?: typeof fetch;
+  /** Where Google's OAuth and Drive APIs are (tests point them at a stand-in on 127.0.0.1). */
+  googleEndpoints?: Partial<GoogleEndpoints>;
 }
 
 /** Where generated secrets live when `security.secrets_file` is not set. */
@@ -134,8 +172,148 @@ export const createContainer = async (input: ContainerInput) => {
     clock,
   });
   const metrics = createMetrics(input.version);
+  // Background jobs (scheduler, monitors, runners) register how to stop here; close() runs them first.
+  const stoppers: (() => Promise<void> | void)[] = [];
+  const events = createEventBus({
+    clock,
+    onListenerError: (error) => logger.warn({ err: String(error) }, 'an event listener failed'),
+  });
+  // Live events: the SSE stream and the notification channels both listen to the bus.
+  const eventStream = createEventStreamHub({
+    events,
+    clock,
+    onDropped: (count) => metrics.observeSseDropped(count),
+  });
+  stoppers.push(() => eventStream.stop());
+  const notificationsRepository = createNotificationsRepository(db);
+  const notifications = createNotificationsService({
+    notificationsRepository,
+    audit,
+    secretBox,
+    clock,
+    ...(input.fetch ? { fetch: input.fetch } : {}),
+  });
+  const notificationDispatcher = createNotificationDispatcher({
+    events,
+    notificationsRepository,
+    secretBox,
+    metrics,
+    logger,
+    clock,
+    fetch: input.fetch ?? fetch,
+  });
+  stoppers.push(() => notificationDispatcher.stop());
+  const dashboard = createDashboardService({ dashboardRepository: createDashboardRepository(db), clock });
 
-  const services = { audit, settings, apiKeys, auth, users, system, metrics, clock };
+  const storageTargets = createStorageTargetsService({
+    storageTargetsRepository: createStorageTargetsRepository(db),
+    secretBox,
+    audit,
+    clock,
+    logger,
+    createBackend: (type, storageConfig) =>
+      createStorageBackend(type, storageConfig, {
+        ...(input.fetch ? { fetch: input.fetch } : {}),
+        log: (level, message) => logger[level]({ storage: type }, message),
+      }),
+  });
+  const googleDriveOAuth = createGoogleDriveOAuthService({
+    storageTargets,
+    oauthSessions: createOAuthSessionsRepository(db, systemConfigsRepository),
+    secretBox,
+    clock,
+    ...(input.googleEndpoints ? { endpoints: input.googleEndpoints } : {}),
+    ...(input.fetch ? { fetch: input.fetch } : {}),
+  });
+  const rcloneCatalogue = createRcloneCatalogue({
+    onError: (error) => logger.warn({ err: String(error) }, 'rclone backend catalogue unavailable'),
+  });
+  const storageHealth = createStorageHealthMonitor({ storageTargets, events, logger });
+  storageHealth.start();
+  stoppers.push(() => storageHealth.stop());
+
+  const runsModule = createRunsModule({
+    db,
+    targets: storageTargets,
+    secretBox,
+    encryptionKey,
+    events,
+    audit,
+    clock,
+    logger,
+    runnerId: readOrCreateInstanceId(dataDir),
+    tempDir: config.backup.temp_dir,
+    maxConcurrent: config.backup.max_concurrent,
+    timeZone: config.backup.timezone,
+    childEnv: childProcessEnv(),
+    ...(input.retryPolicy ? { retryPolicy: input.retryPolicy } : {}),
+    metrics: {
+      runStarted: () => metrics.backupRunStarted(),
+      runFinished: (run) => metrics.observeBackupRun(run),
+      restoreFinished: (status) => metrics.observeRestoreRun(status === 'success' ? 'success' : 'failed'),
+    },
+  });
+  await runsModule.start();
+  stoppers.push(() => runsModule.stop());
+  const { runs, backupHub, restoreHub } = runsModule;
+
+  // Backup tasks and their cron schedule; the runs module starts the runs and cleans artifacts.
+  const tasksRepository = createTasksRepository(db);
+  const taskScheduler = createTaskScheduler({
+    tasksRepository,
+    claimsRepository: createScheduleClaimsRepository(db),
+    audit,
+    clock,
+    logger,
+    timeZone: config.backup.timezone,
+    runnerId: readOrCreateInstanceId(dataDir),
+  });
+  taskScheduler.setRunner(runs);
+  const tasks = createTasksService({
+    tasksRepository,
+    scheduler: taskScheduler,
+    audit,
+    secretBox,
+    clock,
+    logger,
+    artifacts: runs,
+  });
+  const databaseDiscovery = createDatabaseDiscoveryService({
+    tasksRepository,
+    secretBox,
+    clock,
+    childEnv: childProcessEnv(),
+  });
+  const filesystem = createFilesystemService();
+  await taskScheduler.start();
+  stoppers.push(() => taskScheduler.stop());
+
+  const services = {
+    audit,
+    settings,
+    apiKeys,
+    auth,
+    users,
+    system,
+    metrics,
+    events,
+    eventStream,
+    notifications,
+    notificationDispatcher,
+    dashboard,
+    storageTargets,
+    googleDriveOAuth,
+    rcloneCatalogue,
+    storageHealth,
+    runs,
+    backupHub,
+    restoreHub,
+    tasks,
+    taskScheduler,
+    databaseDiscovery,
+    filesystem,
+    clock,
+  };
 
   const registerRoutes = (registry: RouteRegistry) => {
     registerSystemRoutes(registry, services);
@@ -144,6 +322,13 @@ export const createContainer = async (input: ContainerInput) => {
     registerApiKeyRoutes(registry, services);
     registerAuditRoutes(registry, services);
     registerSettingsRoutes(registry, services);
+    registerEventRoutes(registry, services);
+    registerNotificationRoutes(registry, services);
+    registerDashboardRoutes(registry, services);
+    registerStorageTargetRoutes(registry, services);
+    registerRunRoutes(registry, services);
+    registerTaskRoutes(registry, services);
+    registerFilesystemRoutes(registry, services);
   };
 
   return {
@@ -152,6 +337,7 @@ export const createContainer = async (input: ContainerInput) => {
     services,
     registerRoutes,
     async close(): Promise<void> {
+      for (const stop of stoppers.reverse()) await stop();
       await audit.flush();
       await opened.close();
     },

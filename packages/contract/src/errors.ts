@@ -54,6 +54,133 @@ export const errorCatalog = {
   AUDIT_FILTER_INVALID: { status: 400, description: 'An audit filter (date range, paging) is invalid.' },
 
   SETTINGS_INVALID: { status: 400, description: 'A setting key is unknown or its value is invalid.' },
+
+  STORAGE_TARGET_NOT_FOUND: { status: 404, description: 'No storage target with this id.' },
+  STORAGE_TARGET_NAME_EXISTS: { status: 409, description: 'Another storage target has this name.' },
+  STORAGE_PROVIDER_UNSUPPORTED: { status: 400, description: 'The storage type is not supported.' },
+  STORAGE_TARGET_TYPE_IMMUTABLE: {
+    status: 400,
+    description: 'The type of a storage target cannot change after creation.',
+  },
+  STORAGE_TARGET_INVALID_CONFIG: {
+    status: 400,
+    description: 'The storage configuration is incomplete or invalid for its type.',
+  },
+  STORAGE_TARGET_IN_USE: { status: 409, description: 'A task still writes to this storage target.' },
+  STORAGE_TARGET_TEST_FAILED: {
+    status: 400,
+    description: 'The connection test failed; the message says what the backend answered.',
+  },
+  STORAGE_TARGET_DISABLED: { status: 400, description: 'The storage target is disabled.' },
+  STORAGE_GOOGLE_OAUTH_STATE_INVALID: {
+    status: 400,
+    description: 'The Google Drive authorisation session is unknown, expired or already used.',
+  },
+  STORAGE_GOOGLE_OAUTH_REFRESH_TOKEN_MISSING: {
+    status: 400,
+    description: 'Google returned no refresh token; revoke the app’s access and authorise again.',
+  },
+  STORAGE_GOOGLE_API_FAILED: {
+    status: 502,
+    description: 'Google refused the request (code exchange, token refresh, profile) or was unreachable.',
+  },
+
+  BACKUP_TASK_NOT_FOUND: { status: 404, description: 'No backup task with this id.' },
+  BACKUP_TASK_NAME_EXISTS: { status: 409, description: 'Another backup task has this name.' },
+  BACKUP_TASK_INVALID: {
+    status: 400,
+    description: 'The task is invalid (cron, maintenance windows, sources, database fields…).',
+  },
+  BACKUP_STORAGE_TARGET_INVALID: {
+    status: 400,
+    description: 'A task needs at least one existing storage target; an id does not exist.',
+  },
+  BACKUP_TASK_DIFF_UNSUPPORTED: {
+    status: 400,
+    description: 'Differential mode is available for file tasks only.',
+  },
+  BACKUP_TASK_REPOSITORY_UNSUPPORTED: {
+    status: 400,
+    description: 'Repository mode is available for file tasks only.',
+  },
+  BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: {
+    status: 400,
+    description: 'Differential backups run on the master only (no node pool, no remote node).',
+  },
+  BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED: {
+    status: 400,
+    description: 'Encrypted backups run on the master only (no node pool, no remote node).',
+  },
+  BACKUP_TASK_ALREADY_RUNNING: { status: 400, description: 'A run of this task is still in progress.' },
+  BACKUP_TASK_OUTSIDE_WINDOW: {
+    status: 400,
+    description: 'Now is outside every maintenance window of the task.',
+  },
+  BACKUP_TASK_SCHEDULE_FAILED: { status: 500, description: 'The schedule of the task could not be set.' },
+  BACKUP_TASK_DEPENDENCY_INVALID: {
+    status: 400,
+    description: 'An upstream task does not exist, is the task itself, or would close a cycle.',
+  },
+  BACKUP_STORAGE_QUOTA_EXCEEDED: {
+    status: 400,
+    description: 'The upload would exceed the hard quota of the storage target.',
+  },
+
+  BACKUP_RECORD_NOT_FOUND: { status: 404, description: 'No backup record with this id.' },
+  BACKUP_RECORD_FILTER_INVALID: {
+    status: 400,
+    description: 'A record filter (status, dates, paging) is invalid.',
+  },
+  BACKUP_RECORD_LOCKED: { status: 400, description: 'The record is under legal hold (locked).' },
+  BACKUP_RECORD_HAS_DEPENDENTS: {
+    status: 400,
+    description: 'Differential backups depend on this full backup; delete them first.',
+  },
+  BACKUP_RECORD_NOT_SUCCESSFUL: {
+    status: 400,
+    description: 'The record did not succeed, so there is no artifact to read.',
+  },
+  BACKUP_RECORD_RUNNING: { status: 400, description: 'The record is still running.' },
+  BACKUP_CONTENTS_UNAVAILABLE: {
+    status: 422,
+    description: 'The record has no manifest (database backups, legacy or agent runs).',
+  },
+  BACKUP_CHECKSUM_MISMATCH: {
+    status: 422,
+    description: 'The stored artifact does not match its recorded SHA-256.',
+  },
+  BACKUP_ARTIFACT_UNAVAILABLE: {
+    status: 502,
+    description: 'No storage target holding the artifact could be read.',
+  },
+
+  RESTORE_RECORD_NOT_FOUND: { status: 404, description: 'No restore record with this id.' },
+  RESTORE_SOURCE_INVALID: { status: 400, description: 'Only successful backup records can be restored.' },
+  RESTORE_SELECTIVE_UNSUPPORTED: {
+    status: 400,
+    description: 'Selective restore is available for file backups only.',
+  },
+  RESTORE_TARGET_UNSUPPORTED: {
+    status: 400,
+    description: 'Restoring to another directory is available for file backups only.',
+  },
+  RESTORE_TARGET_INVALID: { status: 400, description: 'The restore directory must be an absolute path.' },
+  RESTORE_FILTER_INVALID: { status: 400, description: 'A restore record filter is invalid.' },
+
+  NOTIFICATION_NOT_FOUND: { status: 404, description: 'No notification channel with this id.' },
+  NOTIFICATION_NAME_EXISTS: { status: 409, description: 'Another notification channel has this name.' },
+  NOTIFICATION_INVALID: { status: 400, description: 'The notification channel configuration is invalid.' },
+  NOTIFICATION_TEST_FAILED: {
+    status: 400,
+    description: 'The test message could not be delivered; the message says why.',
+  },
+
+  DASHBOARD_TIMELINE_INVALID: { status: 400, description: 'The `days` parameter must be an integer.' },
+  DATABASE_DISCOVERY_FAILED: {
+    status: 400,
+    description: 'The database server could not be reached or listed with these credentials.',
+  },
+  FS_PATH_INVALID: { status: 400, description: 'The directory does not exist or cannot be read.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** Every stable error code. */

@@ -4,6 +4,13 @@ import { apiKeyRoutes } from './api-keys.ts';
 import { auditRoutes } from './audit.ts';
 import { settingsRoutes } from './settings.ts';
 import { systemRoutes } from './system.ts';
+import { storageTargetRoutes } from './storage-targets.ts';
+import { taskRoutes } from './tasks.ts';
+import { recordRoutes } from './records.ts';
+import { restoreRoutes } from './restores.ts';
+import { notificationRoutes } from './notifications.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { eventRoutes } from './events.ts';
 import type { RouteSpec } from './route.ts';
 
 /** Every route of the API, grouped by area. The server must implement each one exactly once. */
@@ -14,6 +21,13 @@ export const apiRoutes = {
   audit: auditRoutes,
   settings: settingsRoutes,
   system: systemRoutes,
+  storageTargets: storageTargetRoutes,
+  tasks: taskRoutes,
+  records: recordRoutes,
+  restores: restoreRoutes,
+  notifications: notificationRoutes,
+  dashboard: dashboardRoutes,
+  events: eventRoutes,
 } as const;
 
 /** Flat list of every declared route. */

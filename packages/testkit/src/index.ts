@@ -5,3 +5,4 @@ export * from './totp.ts';
 export * from './streams.ts';
 export * from './fault-proxy.ts';
 export * from './memory-backend.ts';
+export * from './tree.ts';

@@ -62,6 +62,15 @@ const boolean = z.preprocess(
  * The master's configuration (SPEC §14.10 plus database.url, security.secrets_file).
  * Keys are `section.key`, env names `BACKUPX_<SECTION>_<KEY>`.
  */
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export const configSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().trim().min(1).default('0.0.0.0'),
@@ -96,6 +105,12 @@ export const configSchema = z.strictObject({
       .default(2),
     retries: z.coerce.number().int().min(0).max(100).default(10),
     bandwidth_limit: z.string().default(''),
+    /** IANA time zone for cron schedules and maintenance windows; empty = the process's zone (TZ). */
+    timezone: z
+      .string()
+      .trim()
+      .default('')
+      .refine((zone) => zone === '' || isTimeZone(zone), 'must be an IANA time zone such as Europe/Berlin'),
   }),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

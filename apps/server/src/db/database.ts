@@ -6,6 +6,7 @@ import { Migrator, type Migration } from 'kysely/migration';
 import pg from 'pg';
 import type { DialectName } from './dialect.ts';
 import { foundationMigration } from './migrations/0001-foundation.ts';
+import { backupsMigration } from './migrations/0002-backups.ts';
 import type { Database } from './tables.ts';
 
 // PostgreSQL returns BIGINT (ids, counts) as strings; every id here is ≤ 2^32, so numbers are exact.
@@ -75,6 +76,7 @@ export const openDatabase = (
 /** All migrations in order. Names are permanent: never rename or edit a released migration. */
 export const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
   '0001-foundation': foundationMigration(dialect),
+  '0002-backups': backupsMigration(dialect),
 });
 
 /** Brings the schema up to date; on PostgreSQL concurrent masters serialise on Kysely's migration lock. */

@@ -82,6 +82,143 @@ export interface RateLimitBucketsTable {
   count: number;
 }
 
+export interface StorageTargetsTable {
+  id: Generated<number>;
+  name: string;
+  type: string;
+  description: Generated<string>;
+  enabled: Generated<number>;
+  starred: Generated<number>;
+  configCiphertext: string;
+  configVersion: Generated<number>;
+  lastTestedAt: Generated<string | null>;
+  lastTestStatus: Generated<string>;
+  lastTestMessage: Generated<string>;
+  quotaBytes: Generated<number>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface BackupTasksTable {
+  id: Generated<number>;
+  name: string;
+  type: string;
+  enabled: Generated<number>;
+  cronExpr: Generated<string>;
+  sourcePath: Generated<string>;
+  sourcePaths: Generated<string>;
+  excludePatterns: Generated<string>;
+  dbHost: Generated<string>;
+  dbPort: Generated<number>;
+  dbUser: Generated<string>;
+  dbName: Generated<string>;
+  dbPath: Generated<string>;
+  dbPasswordCiphertext: Generated<string>;
+  extraConfig: Generated<string>;
+  storageTargetId: Generated<number>;
+  nodeId: Generated<number>;
+  nodePoolTag: Generated<string>;
+  tags: Generated<string>;
+  retentionDays: Generated<number>;
+  compression: Generated<string>;
+  encrypt: Generated<number>;
+  maxBackups: Generated<number>;
+  backupMode: Generated<string>;
+  diffFullIntervalDays: Generated<number>;
+  keepDaily: Generated<number>;
+  keepWeekly: Generated<number>;
+  keepMonthly: Generated<number>;
+  keepYearly: Generated<number>;
+  lastRunAt: Generated<string | null>;
+  lastStatus: Generated<string>;
+  verifyEnabled: Generated<number>;
+  verifyCronExpr: Generated<string>;
+  verifyMode: Generated<string>;
+  slaHoursRpo: Generated<number>;
+  alertOnConsecutiveFails: Generated<number>;
+  replicationTargetIds: Generated<string>;
+  maintenanceWindows: Generated<string>;
+  dependsOnTaskIds: Generated<string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface BackupTaskStorageTargetsTable {
+  taskId: number;
+  storageTargetId: number;
+  /** Order of the target in the task's list (0 = first). */
+  position: number;
+}
+
+export interface BackupRecordsTable {
+  id: Generated<number>;
+  taskId: number;
+  storageTargetId: Generated<number>;
+  nodeId: Generated<number>;
+  status: string;
+  fileName: Generated<string>;
+  fileSize: Generated<number>;
+  checksum: Generated<string>;
+  storagePath: Generated<string>;
+  storageTransferMode: Generated<string>;
+  storageUploadResults: Generated<string>;
+  durationSeconds: Generated<number>;
+  locked: Generated<number>;
+  backupKind: Generated<string>;
+  baseRecordId: Generated<number>;
+  manifest: Generated<string>;
+  errorMessage: Generated<string>;
+  logContent: Generated<string>;
+  runnerId: Generated<string>;
+  heartbeatAt: Generated<string | null>;
+  startedAt: string;
+  completedAt: Generated<string | null>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RestoreRecordsTable {
+  id: Generated<number>;
+  backupRecordId: number;
+  taskId: number;
+  nodeId: Generated<number>;
+  targetPath: Generated<string>;
+  selectedPaths: Generated<string>;
+  status: string;
+  errorMessage: Generated<string>;
+  logContent: Generated<string>;
+  durationSeconds: Generated<number>;
+  triggeredBy: Generated<string>;
+  runnerId: Generated<string>;
+  heartbeatAt: Generated<string | null>;
+  startedAt: string;
+  completedAt: Generated<string | null>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  type: string;
+  name: string;
+  configCiphertext: string;
+  enabled: Generated<number>;
+  onSuccess: Generated<number>;
+  onFailure: Generated<number>;
+  eventTypes: Generated<string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ScheduleClaimsTable {
+  taskId: number;
+  /** `backup` or `verify`. */
+  kind: string;
+  fireAt: string;
+  runnerId: string;
+  createdAt: string;
+}
+
 export interface Database {
   users: UsersTable;
   userSessions: UserSessionsTable;
@@ -89,6 +226,13 @@ export interface Database {
   apiKeys: ApiKeysTable;
   auditLogs: AuditLogsTable;
   rateLimitBuckets: RateLimitBucketsTable;
+  storageTargets: StorageTargetsTable;
+  backupTasks: BackupTasksTable;
+  backupTaskStorageTargets: BackupTaskStorageTargetsTable;
+  backupRecords: BackupRecordsTable;
+  restoreRecords: RestoreRecordsTable;
+  notifications: NotificationsTable;
+  scheduleClaims: ScheduleClaimsTable;
 }
 
 /** Column names per table, as declared above; the schema test compares them with the migrated database. */
@@ -144,6 +288,124 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'created_at',
   ],
   rate_limit_buckets: ['key', 'window_started_at', 'count'],
+  storage_targets: [
+    'id',
+    'name',
+    'type',
+    'description',
+    'enabled',
+    'starred',
+    'config_ciphertext',
+    'config_version',
+    'last_tested_at',
+    'last_test_status',
+    'last_test_message',
+    'quota_bytes',
+    'created_at',
+    'updated_at',
+  ],
+  backup_tasks: [
+    'id',
+    'name',
+    'type',
+    'enabled',
+    'cron_expr',
+    'source_path',
+    'source_paths',
+    'exclude_patterns',
+    'db_host',
+    'db_port',
+    'db_user',
+    'db_name',
+    'db_path',
+    'db_password_ciphertext',
+    'extra_config',
+    'storage_target_id',
+    'node_id',
+    'node_pool_tag',
+    'tags',
+    'retention_days',
+    'compression',
+    'encrypt',
+    'max_backups',
+    'backup_mode',
+    'diff_full_interval_days',
+    'keep_daily',
+    'keep_weekly',
+    'keep_monthly',
+    'keep_yearly',
+    'last_run_at',
+    'last_status',
+    'verify_enabled',
+    'verify_cron_expr',
+    'verify_mode',
+    'sla_hours_rpo',
+    'alert_on_consecutive_fails',
+    'replication_target_ids',
+    'maintenance_windows',
+    'depends_on_task_ids',
+    'created_at',
+    'updated_at',
+  ],
+  backup_task_storage_targets: ['task_id', 'storage_target_id', 'position'],
+  backup_records: [
+    'id',
+    'task_id',
+    'storage_target_id',
+    'node_id',
+    'status',
+    'file_name',
+    'file_size',
+    'checksum',
+    'storage_path',
+    'storage_transfer_mode',
+    'storage_upload_results',
+    'duration_seconds',
+    'locked',
+    'backup_kind',
+    'base_record_id',
+    'manifest',
+    'error_message',
+    'log_content',
+    'runner_id',
+    'heartbeat_at',
+    'started_at',
+    'completed_at',
+    'created_at',
+    'updated_at',
+  ],
+  restore_records: [
+    'id',
+    'backup_record_id',
+    'task_id',
+    'node_id',
+    'target_path',
+    'selected_paths',
+    'status',
+    'error_message',
+    'log_content',
+    'duration_seconds',
+    'triggered_by',
+    'runner_id',
+    'heartbeat_at',
+    'started_at',
+    'completed_at',
+    'created_at',
+    'updated_at',
+  ],
+  notifications: [
+    'id',
+    'type',
+    'name',
+    'config_ciphertext',
+    'enabled',
+    'on_success',
+    'on_failure',
+    'event_types',
+    'created_at',
+    'updated_at',
+  ],
+  schedule_claims: ['task_id', 'kind', 'fire_at', 'runner_id', 'created_at'],
 };
 
 export type UserRow = Selectable<UsersTable>;
@@ -152,3 +414,9 @@ export type UserPatch = Updateable<UsersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type AuditLogRow = Selectable<AuditLogsTable>;
 export type UserSessionRow = Selectable<UserSessionsTable>;
+export type StorageTargetRow = Selectable<StorageTargetsTable>;
+export type BackupTaskRow = Selectable<BackupTasksTable>;
+export type NewBackupTaskRow = Insertable<BackupTasksTable>;
+export type BackupRecordRow = Selectable<BackupRecordsTable>;
+export type RestoreRecordRow = Selectable<RestoreRecordsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;

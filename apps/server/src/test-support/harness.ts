@@ -55,9 +55,15 @@ export interface TestMaster {
 }
 
 export interface TestMasterOptions {
-  config?: { server?: Partial<MasterConfig['server']>; security?: Partial<MasterConfig['security']> };
+  config?: {
+    server?: Partial<MasterConfig['server']>;
+    security?: Partial<MasterConfig['security']>;
+    backup?: Partial<MasterConfig['backup']>;
+  };
   webRoot?: string | null;
   fetch?: typeof fetch;
+  /** Google OAuth/Drive endpoints (a stand-in on 127.0.0.1; Google is not reachable in tests). */
+  googleEndpoints?: { authUrl?: string; tokenUrl?: string; apiBaseUrl?: string };
   /** Reuse the database and data directory of a stopped master (restart). */
   reuse?: { dataDir: string; postgres?: TemporaryPostgresDatabase };
 }
@@ -76,7 +82,7 @@ export const startTestMaster = async (
     server: { host: '127.0.0.1', port: 8340, ...options.config?.server },
     database: { path: path.join(dataDir, 'backupx.db'), url: postgres?.url ?? '' },
     security: { secrets_file: path.join(dataDir, 'secrets.json'), ...options.config?.security },
-    backup: {},
+    backup: { ...options.config?.backup },
     log: { level: 'silent', file: '', stdout: false },
   });
   const clock = new TestClock();
@@ -87,7 +93,10 @@ export const startTestMaster = async (
     clock,
     version: '0.0.0-test',
     cwd: dataDir,
+    // Upload retries wait 10 s and 20 s in production; tests keep the attempts but not the waits.
+    retryPolicy: { attempts: 3, delaysMs: [50, 100] },
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.googleEndpoints ? { googleEndpoints: options.googleEndpoints } : {}),
   });
   const app = await buildApp({
     logger,

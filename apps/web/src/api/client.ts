@@ -172,6 +172,28 @@ export async function apiCall<R extends RouteSpec>(
   route: R,
   ...[options]: CallArgs<R>
 ): Promise<RouteResponse<R>> {
+  return (await callWithHeaders(route, options)).data;
+}
+
+/**
+ * Calls a paged JSON list route and returns its `data` with the `X-Total-Count` header
+ * (the number of rows matching the filters; falls back to the length of `data`).
+ */
+export async function apiCallWithTotal<R extends RouteSpec>(
+  route: R,
+  ...[options]: CallArgs<R>
+): Promise<{ data: RouteResponse<R>; total: number }> {
+  const { data, headers } = await callWithHeaders(route, options);
+  const header = Number(headers.get('X-Total-Count'));
+  const total =
+    Number.isFinite(header) && headers.has('X-Total-Count') ? header : Array.isArray(data) ? data.length : 0;
+  return { data, total };
+}
+
+async function callWithHeaders<R extends RouteSpec>(
+  route: R,
+  options: CallArgs<R>[0],
+): Promise<{ data: RouteResponse<R>; headers: Headers }> {
   const opts = options as
     | {
         params?: Record<string, string | number>;
@@ -194,9 +216,11 @@ export async function apiCall<R extends RouteSpec>(
 
   let status: number;
   let text: string;
+  let headers: Headers;
   try {
     const response = await fetch(buildUrl(route, opts?.params, opts?.query), init);
     status = response.status;
+    headers = response.headers;
     text = await response.text();
   } catch (error) {
     throw errorFromFetchFailure(error, opts?.signal);
@@ -225,7 +249,7 @@ export async function apiCall<R extends RouteSpec>(
     if (!checked.success)
       console.warn(`Response of ${route.method} ${route.path} does not match the contract`, checked.error);
   }
-  return data as RouteResponse<R>;
+  return { data: data as RouteResponse<R>, headers };
 }
 
 /**
@@ -268,6 +292,65 @@ export async function downloadFile<R extends RouteSpec>(
   const fileName = fileNameFromContentDisposition(disposition, fallbackName);
   saveBlob(blob, fileName);
   return fileName;
+}
+
+/**
+ * Opens a streamed route (Server-Sent Events, a file download) with the session token and
+ * returns the response once its status is 2xx, for the caller to read `body` incrementally.
+ * No timeout applies: stop it with `signal`.
+ * @throws {ApiError} on an error answer or a network failure.
+ */
+export async function openApiStream<R extends RouteSpec>(
+  route: R,
+  options: {
+    params?: PathParams<R>;
+    query?: Partial<RouteQueryInput<R>>;
+    signal?: AbortSignal;
+    accept?: string;
+  },
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(
+      buildUrl(
+        route,
+        options.params as Record<string, string | number> | undefined,
+        options.query as Record<string, unknown> | undefined,
+      ),
+      {
+        method: route.method,
+        headers: { Accept: options.accept ?? '*/*', ...authHeaders() },
+        signal: options.signal ?? null,
+        cache: 'no-store',
+      },
+    );
+  } catch (error) {
+    throw errorFromFetchFailure(error, options.signal);
+  }
+  if (response.ok) return response;
+  const text = await response.text().catch(() => '');
+  let payload: unknown = undefined;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    payload = undefined;
+  }
+  throw apiErrorFromAnswer(route, response.status, payload, text.slice(0, 200));
+}
+
+/**
+ * The ApiError of an error answer obtained outside {@link apiCall} (e.g. by a service worker);
+ * a 401 of an authenticated route ends the session as it does for every other call.
+ */
+export function apiErrorFromAnswer(
+  route: RouteSpec,
+  status: number,
+  payload: unknown,
+  fallbackText: string,
+): ApiError {
+  const error = errorFromResponse(status, payload, fallbackText);
+  notifyUnauthorized(route, error);
+  return error;
 }
 
 /** Offers a Blob as a download. */

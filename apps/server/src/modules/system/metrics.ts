@@ -26,8 +26,79 @@ export const createMetrics = (version: string) => {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const taskRuns = new Counter({
+    name: 'backupx_task_run_total',
+    help: 'Backup runs executed by this master, by outcome and task type',
+    labelNames: ['status', 'task_type'],
+    registers: [registry],
+  });
+  const taskRunDuration = new Histogram({
+    name: 'backupx_task_run_duration_seconds',
+    help: 'Duration of backup runs executed by this master',
+    labelNames: ['task_type'],
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+    registers: [registry],
+  });
+  const taskBytes = new Counter({
+    name: 'backupx_task_bytes_total',
+    help: 'Bytes of the artifacts of backup runs executed by this master',
+    labelNames: ['task_type'],
+    registers: [registry],
+  });
+  const tasksRunning = new Gauge({
+    name: 'backupx_task_running',
+    help: 'Backup runs in progress on this master',
+    registers: [registry],
+  });
+  const restoreRuns = new Counter({
+    name: 'backupx_restore_run_total',
+    help: 'Restore runs executed by this master, by outcome',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  const notificationDeliveries = new Counter({
+    name: 'backupx_notification_delivery_total',
+    help: 'Event deliveries to notification channels, by channel type and outcome',
+    labelNames: ['channel', 'status'],
+    registers: [registry],
+  });
+  const sseDropped = new Counter({
+    name: 'backupx_sse_events_dropped_total',
+    help: 'Live events not sent to a stream subscriber because it did not read fast enough',
+    registers: [registry],
+  });
   return {
     registry,
+    /** One finished backup run (success or failed) executed by this master. */
+    observeBackupRun(run: {
+      status: 'success' | 'failed';
+      taskType: string;
+      durationSeconds: number;
+      bytes: number;
+    }): void {
+      taskRuns.inc({ status: run.status, task_type: run.taskType });
+      taskRunDuration.observe({ task_type: run.taskType }, Math.max(0, run.durationSeconds));
+      if (run.bytes > 0) taskBytes.inc({ task_type: run.taskType }, run.bytes);
+    },
+    /** Call when a local backup run starts; call the returned function exactly once when it ends. */
+    backupRunStarted(): () => void {
+      tasksRunning.inc();
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        tasksRunning.dec();
+      };
+    },
+    observeRestoreRun(status: 'success' | 'failed'): void {
+      restoreRuns.inc({ status });
+    },
+    observeNotificationDelivery(channel: string, status: 'success' | 'failed'): void {
+      notificationDeliveries.inc({ channel, status });
+    },
+    observeSseDropped(count = 1): void {
+      sseDropped.inc(count);
+    },
     observeHttp(method: string, route: string, status: number, seconds: number): void {
       httpRequests.inc({ method, route, status: String(status) });
       httpDuration.observe({ method, route }, seconds);

@@ -171,6 +171,9 @@ export const restoreFiles = async (
   options: FileRestoreOptions,
 ): Promise<FileRestoreResult> => {
   let started = 0;
+  // The archives may fail (checksum, decryption) while the staging area is being prepared, before
+  // anything reads them: keep such an error instead of letting it escape as an unhandled event.
+  for (const archive of archives) archive.on('error', () => undefined);
   const destroyUnread = (): void => {
     for (const archive of archives.slice(started)) archive.destroy();
   };
@@ -557,6 +560,7 @@ export const restoreFiles = async (
   try {
     for (const [index, archive] of archives.entries()) {
       started = index + 1;
+      if (archive.errored !== null) throw archive.errored;
       await extractArchive(archive, index);
     }
     // Every archive read to its end: move into place.

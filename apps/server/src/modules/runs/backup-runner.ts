@@ -1,0 +1,556 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { UploadResult } from '@backupx/contract';
+import {
+  backupFiles,
+  backupMongodb,
+  backupMysql,
+  backupPostgresql,
+  backupSaphana,
+  backupSqlite,
+  decodeManifest,
+  encodeManifest,
+  finalFileName,
+  masterObjectKey,
+  runBackupPipeline,
+  type BackupTarget,
+  type Compression,
+  type DatabaseConnection,
+  type Manifest,
+  type RetryPolicy,
+  type SourceArtifact,
+  type SourceContext,
+} from '@backupx/engine';
+import type { BackupTaskRow } from '../../db/tables.ts';
+import { AppError } from '../../lib/errors.ts';
+import { toIso, type Clock } from '../../lib/clock.ts';
+import type { SecretBox } from '../../lib/crypto.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { isWithinWindows, parseWindowsLenient } from '../tasks/maintenance-windows.ts';
+import { copiesOf, deleteCopies, type OpenedTarget, type TargetAccess } from './artifacts.ts';
+import type { LogHub, LogLevel } from './log-hub.ts';
+import { selectForDeletion } from './retention.ts';
+import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
+import { Semaphore } from './semaphore.ts';
+
+export type RunTrigger = 'manual' | 'scheduled';
+
+export interface RunMetrics {
+  /** Returns the function to call once the run ends (running gauge). */
+  runStarted(): () => void;
+  runFinished(input: {
+    status: 'success' | 'failed';
+    taskType: string;
+    durationSeconds: number;
+    bytes: number;
+  }): void;
+}
+
+export interface BackupRunnerDeps {
+  repository: RunsRepository;
+  targets: TargetAccess;
+  secretBox: SecretBox;
+  /** 32-byte key of BXENC1 artifacts (SPEC §3.6). */
+  encryptionKey: Buffer;
+  events: EventBus;
+  hub: LogHub;
+  clock: Clock;
+  logger: Logger;
+  /** Identity of this master process's data directory; records it runs carry it. */
+  runnerId: string;
+  tempDir: string;
+  maxConcurrent: number;
+  /** IANA zone for maintenance windows ('' = the process's zone). */
+  timeZone: string;
+  retryPolicy?: RetryPolicy;
+  childEnv: Record<string, string | undefined>;
+  metrics?: RunMetrics;
+}
+
+const DAY_MS = 86_400_000;
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const parseJson = <T>(text: string, fallback: T): T => {
+  try {
+    return text === '' ? fallback : (JSON.parse(text) as T);
+  } catch {
+    return fallback;
+  }
+};
+const truncate = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+
+export const sourcePathsOf = (task: BackupTaskRow): string[] => {
+  const paths = parseJson<string[]>(task.sourcePaths, []).filter((p) => p.trim() !== '');
+  return paths.length > 0 ? paths : task.sourcePath.trim() === '' ? [] : [task.sourcePath];
+};
+
+export const connectionOf = (task: BackupTaskRow, secretBox: SecretBox): DatabaseConnection => ({
+  host: task.dbHost,
+  port: task.dbPort,
+  user: task.dbUser,
+  password: task.dbPasswordCiphertext === '' ? '' : secretBox.open(task.dbPasswordCiphertext),
+  databases: task.dbName
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== ''),
+});
+
+const typeLabel = (type: string): string => (type === 'pgsql' ? 'postgresql' : type);
+
+/**
+ * Runs backups on this master (SPEC §3.1–3.2): one running record per task (a unique index, so
+ * this holds across masters), a global concurrency limit, streaming through the engine to every
+ * target at once, then — once the record is committed — retention, events and metrics.
+ */
+export const createBackupRunner = (deps: BackupRunnerDeps) => {
+  const { repository, hub, clock } = deps;
+  const slots = new Semaphore(deps.maxConcurrent);
+  const active = new Map<number, { controller: AbortController; done: Promise<void> }>();
+
+  const heartbeat = setInterval(() => {
+    void repository
+      .heartbeat('backupRecords', [...active.keys()], toIso(clock.now()))
+      .catch((error: unknown) => deps.logger.warn({ err: messageOf(error) }, 'record heartbeat failed'));
+  }, 10_000);
+  heartbeat.unref();
+
+  const checkWindow = (task: BackupTaskRow, now: Date): string | null => {
+    if (task.maintenanceWindows.trim() === '') return null;
+    const windows = parseWindowsLenient(task.maintenanceWindows);
+    return isWithinWindows(windows, now, deps.timeZone)
+      ? null
+      : `now is outside the maintenance windows of the task (${task.maintenanceWindows})`;
+  };
+
+  const loadTask = async (taskId: number): Promise<BackupTaskRow> => {
+    const task = await repository.findTask(taskId);
+    if (task === undefined)
+      throw new AppError('BACKUP_TASK_NOT_FOUND', `Backup task ${String(taskId)} not found`);
+    return task;
+  };
+
+  /** Creates the running record; the unique index refuses a second running record of the task. */
+  const begin = async (
+    task: BackupTaskRow,
+    targetIds: number[],
+  ): Promise<{ recordId: number; startedAt: Date }> => {
+    const startedAt = clock.now();
+    try {
+      const recordId = await repository.insertRecord({
+        taskId: task.id,
+        storageTargetId: targetIds[0] ?? 0,
+        status: 'running',
+        runnerId: deps.runnerId,
+        startedAt: toIso(startedAt),
+      });
+      await repository.setTaskRunState(task.id, toIso(startedAt), 'running');
+      return { recordId, startedAt };
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new AppError('BACKUP_TASK_ALREADY_RUNNING', `Task "${task.name}" is already running`);
+      throw error;
+    }
+  };
+
+  const openSource = async (
+    task: BackupTaskRow,
+    ctx: SourceContext,
+    recordId: number,
+  ): Promise<{ artifact: SourceArtifact; baseRecordId: number }> => {
+    const log = (level: LogLevel, message: string) => hub.log(recordId, level, message);
+    switch (typeLabel(task.type)) {
+      case 'file': {
+        let baseline: Manifest | undefined;
+        let baseRecordId = 0;
+        if (task.backupMode === 'differential') {
+          const candidates = await repository.successfulRecords(task.id);
+          const full = candidates.find((record) => record.backupKind === 'full');
+          const intervalDays = task.diffFullIntervalDays > 0 ? task.diffFullIntervalDays : 7;
+          if (full === undefined) log('info', 'no full backup yet: writing a full archive');
+          else if (Date.parse(full.startedAt) < ctx.now.getTime() - intervalDays * DAY_MS)
+            log(
+              'info',
+              `the last full backup is older than ${String(intervalDays)} days: writing a full archive`,
+            );
+          else {
+            const manifest = decodeManifest(await repository.manifestOf(full.id));
+            if (manifest.entries.length === 0)
+              log('info', 'the last full backup has no manifest: writing a full archive');
+            else {
+              baseline = manifest;
+              baseRecordId = full.id;
+              log('info', `differential against full backup #${String(full.id)}`);
+            }
+          }
+        }
+        const artifact = await backupFiles(ctx, {
+          taskName: task.name,
+          sourcePaths: sourcePathsOf(task),
+          excludePatterns: parseJson<string[]>(task.excludePatterns, []),
+          ...(baseline === undefined ? {} : { baseline }),
+        });
+        return { artifact, baseRecordId };
+      }
+      case 'mysql':
+        return {
+          artifact: await backupMysql(ctx, connectionOf(task, deps.secretBox), task.name),
+          baseRecordId: 0,
+        };
+      case 'postgresql':
+        return {
+          artifact: await backupPostgresql(ctx, connectionOf(task, deps.secretBox), task.name),
+          baseRecordId: 0,
+        };
+      case 'mongodb':
+        return {
+          artifact: await backupMongodb(ctx, connectionOf(task, deps.secretBox), task.name),
+          baseRecordId: 0,
+        };
+      case 'saphana':
+        return {
+          artifact: await backupSaphana(
+            ctx,
+            connectionOf(task, deps.secretBox),
+            task.name,
+            parseJson<Record<string, unknown>>(task.extraConfig, {}),
+          ),
+          baseRecordId: 0,
+        };
+      case 'sqlite':
+        return { artifact: await backupSqlite(ctx, task.dbPath, task.name), baseRecordId: 0 };
+      default:
+        throw new Error(`unsupported task type ${task.type}`);
+    }
+  };
+
+  /** Opens each target; one that cannot be opened (disabled, bad config) fails alone. */
+  const openTargets = async (
+    targetIds: number[],
+    recordId: number,
+    expectedBytes: number,
+  ): Promise<{ opened: OpenedTarget[]; failed: UploadResult[] }> => {
+    const opened: OpenedTarget[] = [];
+    const failed: UploadResult[] = [];
+    let used: Map<number, number> | undefined;
+    try {
+      used = await deps.targets.usedBytesByTarget();
+    } catch (error) {
+      hub.log(recordId, 'warn', `could not read storage usage, quotas are not checked: ${messageOf(error)}`);
+    }
+    for (const targetId of targetIds) {
+      try {
+        const target = await deps.targets.openBackend(targetId);
+        const quota = target.target.quotaBytes;
+        const usedBytes = used?.get(targetId) ?? 0;
+        if (quota > 0 && usedBytes + expectedBytes > quota) {
+          await target.backend.close().catch(() => undefined);
+          failed.push({
+            storageTargetId: targetId,
+            storageTargetName: target.target.name,
+            status: 'failed',
+            error: `exceeds quota: ${String(usedBytes)} bytes used + about ${String(expectedBytes)} bytes > quota ${String(quota)} bytes`,
+          });
+          continue;
+        }
+        opened.push(target);
+      } catch (error) {
+        failed.push({
+          storageTargetId: targetId,
+          storageTargetName: `#${String(targetId)}`,
+          status: 'failed',
+          error: messageOf(error),
+        });
+      }
+    }
+    return { opened, failed };
+  };
+
+  const notify = async (task: BackupTaskRow, record: RecordRow): Promise<void> => {
+    const success = record.status === 'success';
+    if (!success) {
+      const threshold = Math.max(1, task.alertOnConsecutiveFails);
+      if (threshold > 1) {
+        const latest = await repository.latestStatuses(task.id, threshold);
+        // Alert when the task has fewer runs than the threshold or the newest N all failed (SPEC §3.3).
+        if (latest.length >= threshold && latest.some((status) => status !== 'failed')) {
+          hub.log(
+            record.id,
+            'info',
+            `failure alert held back: fewer than ${String(threshold)} consecutive failures`,
+          );
+          return;
+        }
+      }
+    }
+    const lines = [
+      `任务：${task.name}`,
+      `状态：${success ? '成功' : '失败'}`,
+      `开始时间：${record.startedAt}`,
+      `耗时：${String(record.durationSeconds)} 秒`,
+      ...(record.fileName === ''
+        ? []
+        : [`文件：${record.fileName}`, `大小：${String(record.fileSize)} 字节`]),
+      ...(success ? [] : [`错误：${record.errorMessage}`]),
+    ];
+    deps.events.publish(
+      success ? 'backup_success' : 'backup_failed',
+      success ? 'BackupX 备份成功通知' : 'BackupX 备份失败通知',
+      lines.join('\n'),
+      {
+        taskId: task.id,
+        taskName: task.name,
+        status: success ? '成功' : '失败',
+        recordId: record.id,
+        durationSeconds: record.durationSeconds,
+        ...(record.fileName === '' ? {} : { fileName: record.fileName, fileSize: record.fileSize }),
+        ...(success ? {} : { error: record.errorMessage }),
+      },
+    );
+  };
+
+  /** Retention after the record is committed (quirk 18), deleting every copy (quirk 7). */
+  const applyRetention = async (task: BackupTaskRow, recordId: number): Promise<void> => {
+    const records = await repository.successfulRecords(task.id);
+    const doomed = selectForDeletion(
+      records.map((record) => ({
+        id: record.id,
+        time: new Date(record.completedAt ?? record.startedAt),
+        locked: record.locked === 1,
+        backupKind: record.backupKind,
+        baseRecordId: record.baseRecordId,
+      })),
+      task,
+      clock.now(),
+    );
+    for (const id of doomed) {
+      const record = records.find((candidate) => candidate.id === id);
+      if (record === undefined) continue;
+      const problems = await deleteCopies(deps.targets, copiesOf(record));
+      if (problems.length > 0) {
+        hub.log(
+          recordId,
+          'warn',
+          `retention kept record #${String(id)} for a later retry: ${problems.join('; ')}`,
+        );
+        continue;
+      }
+      await repository.deleteRecord(id);
+      hub.log(recordId, 'info', `retention removed backup #${String(id)} (${record.fileName})`);
+    }
+  };
+
+  const execute = async (
+    task: BackupTaskRow,
+    targetIds: number[],
+    recordId: number,
+    startedAt: Date,
+    signal: AbortSignal,
+  ) => {
+    const log = (level: LogLevel, message: string) => hub.log(recordId, level, message);
+    let release: (() => void) | undefined;
+    let endRunning: (() => void) | undefined;
+    let workDir: string | undefined;
+    const opened: OpenedTarget[] = [];
+    let status: 'success' | 'failed' = 'failed';
+    let errorMessage = '';
+    const patch: Parameters<RunsRepository['updateRecord']>[1] = {};
+    let uploadResults: UploadResult[] = [];
+    try {
+      if (slots.busy) log('info', 'waiting for a free backup slot (backup.max_concurrent)');
+      release = await slots.acquire(signal);
+      endRunning = deps.metrics?.runStarted();
+      log('info', `backup of task "${task.name}" (${task.type}) started`);
+      await mkdir(deps.tempDir, { recursive: true, mode: 0o700 });
+      workDir = await mkdtemp(path.join(deps.tempDir, 'backupx-run-'));
+      const ctx: SourceContext = { signal, log, workDir, now: startedAt, spawn, env: deps.childEnv };
+      const previous = (await repository.successfulRecords(task.id))[0];
+      const targetSet = await openTargets(targetIds, recordId, previous?.fileSize ?? 0);
+      opened.push(...targetSet.opened);
+      uploadResults = [...targetSet.failed];
+      for (const failure of targetSet.failed)
+        log('error', `${failure.storageTargetName}: ${failure.error ?? 'failed'}`);
+      if (opened.length === 0)
+        throw new Error(
+          targetSet.failed.map((f) => `${f.storageTargetName}: ${f.error ?? ''}`).join('; ') ||
+            'no storage target',
+        );
+
+      const { artifact, baseRecordId } = await openSource(task, ctx, recordId);
+      const compression = (
+        ['zstd', 'gzip', 'none'].includes(task.compression) ? task.compression : 'zstd'
+      ) as Compression;
+      const encrypted = task.encrypt === 1;
+      const fileName = finalFileName(artifact.fileName, compression, encrypted);
+      const objectKey = masterObjectKey(typeLabel(task.type), startedAt, fileName);
+      // Written before any byte is uploaded: if this process dies, recovery knows what to remove.
+      await repository.updateRecord(recordId, { fileName, storagePath: objectKey });
+      const targets: BackupTarget[] = opened.map(({ target, backend }) => ({ name: target.name, backend }));
+      const estimate = previous?.fileSize ?? 0;
+      const result = await runBackupPipeline({
+        artifact,
+        compression,
+        ...(encrypted ? { encryptionKey: deps.encryptionKey } : {}),
+        targets,
+        objectKeyFor: () => objectKey,
+        signal,
+        log,
+        metadata: { taskId: String(task.id), recordId: String(recordId) },
+        ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
+        onProgress: (progress) => {
+          const total = progress.totalBytes ?? estimate;
+          hub.progress(recordId, {
+            bytesSent: progress.bytesSent,
+            totalBytes: total,
+            percent: total > 0 ? Math.min(99, Math.round((progress.bytesSent / total) * 1000) / 10) : 0,
+            speedBps: progress.speedBps,
+            targetName: progress.targetName,
+          });
+        },
+      });
+      uploadResults = [
+        ...result.targets.map((outcome, index): UploadResult => {
+          const target = opened[index]?.target;
+          return {
+            storageTargetId: target?.id ?? 0,
+            storageTargetName: outcome.name,
+            status: outcome.status,
+            ...(outcome.status === 'success'
+              ? { storagePath: result.objectKey, fileSize: result.sizeBytes, transferMode: '' }
+              : { error: outcome.error ?? 'failed' }),
+          };
+        }),
+        ...uploadResults,
+      ];
+      // Keep the configured order in the stored results.
+      uploadResults.sort(
+        (a, b) => targetIds.indexOf(a.storageTargetId) - targetIds.indexOf(b.storageTargetId),
+      );
+      const primary = uploadResults.find((item) => item.status === 'success');
+      hub.progress(
+        recordId,
+        {
+          bytesSent: result.sizeBytes,
+          totalBytes: result.sizeBytes,
+          percent: 100,
+          speedBps: 0,
+          targetName: primary?.storageTargetName ?? '',
+        },
+        true,
+      );
+      if (result.summary !== undefined) log('info', result.summary);
+      const failures = uploadResults.filter((item) => item.status === 'failed');
+      for (const failure of failures)
+        log('warn', `${failure.storageTargetName} did not get a copy: ${failure.error ?? ''}`);
+      status = 'success';
+      Object.assign(patch, {
+        fileName: result.fileName,
+        fileSize: result.sizeBytes,
+        checksum: result.sha256,
+        storagePath: result.objectKey,
+        storageTargetId: primary?.storageTargetId ?? targetIds[0] ?? 0,
+        backupKind: result.backupKind,
+        baseRecordId: result.backupKind === 'differential' ? baseRecordId : 0,
+        manifest: result.manifest === undefined ? '' : encodeManifest(result.manifest),
+      });
+    } catch (error) {
+      status = 'failed';
+      errorMessage = signal.aborted ? `cancelled: ${messageOf(signal.reason)}` : messageOf(error);
+      log('error', `backup failed: ${errorMessage}`);
+    } finally {
+      for (const { backend } of opened) await backend.close().catch(() => undefined);
+      if (workDir !== undefined) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      release?.();
+      endRunning?.();
+    }
+
+    const completedAt = clock.now();
+    const durationSeconds = Math.max(0, Math.round((completedAt.getTime() - startedAt.getTime()) / 1000));
+    log(
+      status === 'success' ? 'info' : 'error',
+      `backup ${status === 'success' ? 'succeeded' : 'failed'} in ${String(durationSeconds)} s`,
+    );
+    await repository.updateRecord(recordId, {
+      ...patch,
+      status,
+      errorMessage: truncate(errorMessage, 2000),
+      storageUploadResults: JSON.stringify(uploadResults),
+      durationSeconds,
+      completedAt: toIso(completedAt),
+      updatedAt: toIso(completedAt),
+      logContent: hub.text(recordId),
+    });
+    await repository.setTaskRunState(task.id, toIso(startedAt), status);
+    deps.metrics?.runFinished({
+      status,
+      taskType: typeLabel(task.type),
+      durationSeconds,
+      bytes: Number(patch.fileSize ?? 0),
+    });
+    if (status === 'success') {
+      try {
+        await applyRetention(task, recordId);
+      } catch (error) {
+        log('warn', `retention failed: ${messageOf(error)}`);
+      }
+    }
+    const record = await repository.findRecord(recordId);
+    if (record !== undefined) await notify(task, record);
+    await repository.updateRecord(recordId, { logContent: hub.text(recordId) });
+    hub.complete(recordId, status);
+  };
+
+  const launch = (task: BackupTaskRow, targetIds: number[], recordId: number, startedAt: Date): void => {
+    const controller = new AbortController();
+    const done = execute(task, targetIds, recordId, startedAt, controller.signal)
+      .catch((error: unknown) => {
+        deps.logger.error({ err: messageOf(error), recordId }, 'backup run crashed');
+        hub.complete(recordId, 'failed');
+      })
+      .finally(() => active.delete(recordId));
+    active.set(recordId, { controller, done });
+  };
+
+  return {
+    /** Starts a run (manual or scheduled) and returns its record id once the record exists. */
+    async start(taskId: number, trigger: RunTrigger): Promise<number> {
+      const task = await loadTask(taskId);
+      const outside = checkWindow(task, clock.now());
+      if (outside !== null) throw new AppError('BACKUP_TASK_OUTSIDE_WINDOW', outside);
+      const targetIds = await repository.taskTargetIds(task.id);
+      const { recordId, startedAt } = await begin(task, targetIds);
+      hub.log(recordId, 'info', `${trigger === 'scheduled' ? 'scheduled' : 'manual'} run`);
+      launch(task, targetIds, recordId, startedAt);
+      return recordId;
+    },
+
+    /** Writes a `skipped` record saying why a scheduled fire did not run. */
+    async recordSkipped(taskId: number, reason: string): Promise<void> {
+      const task = await loadTask(taskId);
+      const now = toIso(clock.now());
+      const targetIds = await repository.taskTargetIds(task.id);
+      await repository.insertRecord({
+        taskId: task.id,
+        storageTargetId: targetIds[0] ?? 0,
+        status: 'skipped',
+        runnerId: deps.runnerId,
+        startedAt: now,
+        completedAt: now,
+        errorMessage: truncate(`scheduled run skipped: ${reason}`, 2000),
+      });
+    },
+
+    isActive: (recordId: number): boolean => active.has(recordId),
+
+    /** Cancels every run of this process and waits for them to record their end. */
+    async stop(reason = 'the master is shutting down'): Promise<void> {
+      clearInterval(heartbeat);
+      const runs = [...active.values()];
+      for (const run of runs) run.controller.abort(new Error(reason));
+      await Promise.allSettled(runs.map((run) => run.done));
+    },
+  };
+};
+
+export type BackupRunner = ReturnType<typeof createBackupRunner>;

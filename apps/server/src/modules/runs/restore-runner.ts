@@ -1,0 +1,250 @@
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import {
+  openArtifact,
+  restoreFiles,
+  restoreMongodb,
+  restoreMysql,
+  restorePostgresql,
+  restoreSaphana,
+  restoreSqlite,
+  spoolArtifact,
+  type SourceContext,
+  type StoredArtifact,
+} from '@backupx/engine';
+import type { BackupTaskRow } from '../../db/tables.ts';
+import { toIso, type Clock } from '../../lib/clock.ts';
+import type { SecretBox } from '../../lib/crypto.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { copiesOf, openFirstReadableCopy, type TargetAccess } from './artifacts.ts';
+import { connectionOf, sourcePathsOf } from './backup-runner.ts';
+import type { LogHub, LogLevel } from './log-hub.ts';
+import type { RecordRow, RunsRepository } from './runs.repository.ts';
+import { Semaphore } from './semaphore.ts';
+
+export interface RestoreRunnerDeps {
+  repository: RunsRepository;
+  targets: TargetAccess;
+  secretBox: SecretBox;
+  encryptionKey: Buffer;
+  events: EventBus;
+  hub: LogHub;
+  clock: Clock;
+  logger: Logger;
+  tempDir: string;
+  maxConcurrent: number;
+  childEnv: Record<string, string | undefined>;
+  onFinished?: (status: string) => void;
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Restores on this master (SPEC §7.2): the chain (a differential needs its full baseline), each
+ * artifact read from the first readable copy, checked against its SHA-256 while streaming, and
+ * nothing committed before the whole chain verified — file restores stage and move into place,
+ * database restores spool the verified dump before importing it.
+ */
+export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
+  const { repository, hub, clock } = deps;
+  const slots = new Semaphore(deps.maxConcurrent);
+  const active = new Map<number, { controller: AbortController; done: Promise<void> }>();
+
+  const chainOf = async (record: RecordRow): Promise<RecordRow[]> => {
+    if (record.backupKind !== 'differential') return [record];
+    const base = await repository.findRecord(record.baseRecordId);
+    if (base?.status !== 'success' || base.storagePath === '')
+      throw new Error(
+        `the full baseline #${String(record.baseRecordId)} of this differential backup is missing or unusable`,
+      );
+    return [base, record];
+  };
+
+  const artifactOf = (record: RecordRow) => ({
+    fileName: record.fileName,
+    objectKey: record.storagePath,
+    sha256: record.checksum,
+  });
+
+  const openVerified = async (record: RecordRow, signal: AbortSignal) => {
+    const decryption = record.fileName.endsWith('.enc') ? { decryptionKey: deps.encryptionKey } : {};
+    let artifactName = '';
+    const opened = await openFirstReadableCopy(deps.targets, copiesOf(record), async (backend, copy) => {
+      const reference: StoredArtifact = { ...artifactOf(record), backend, objectKey: copy.storagePath };
+      const result = await openArtifact(reference, { ...decryption, signal });
+      artifactName = result.artifactName;
+      return result.stream;
+    });
+    return { ...opened, artifactName };
+  };
+
+  const restoreDatabase = async (
+    task: BackupTaskRow,
+    record: RecordRow,
+    ctx: SourceContext,
+  ): Promise<void> => {
+    const decryption = record.fileName.endsWith('.enc') ? { decryptionKey: deps.encryptionKey } : {};
+    let spooled = '';
+    const opened = await openFirstReadableCopy(deps.targets, copiesOf(record), async (backend, copy) => {
+      // Spool (verified) first: a database import must not start on an artifact that turns out bad.
+      spooled = await spoolArtifact(
+        { ...artifactOf(record), backend, objectKey: copy.storagePath },
+        ctx.workDir,
+        {
+          ...decryption,
+          signal: ctx.signal,
+        },
+      );
+      return createReadStream(spooled);
+    });
+    const input: Readable = opened.stream;
+    try {
+      ctx.log('info', `artifact verified (sha256 ${record.checksum || 'not recorded'})`);
+      const type = task.type === 'pgsql' ? 'postgresql' : task.type;
+      switch (type) {
+        case 'mysql':
+          await restoreMysql(ctx, connectionOf(task, deps.secretBox), input);
+          break;
+        case 'postgresql':
+          await restorePostgresql(ctx, connectionOf(task, deps.secretBox), input);
+          break;
+        case 'mongodb':
+          await restoreMongodb(ctx, connectionOf(task, deps.secretBox), input);
+          break;
+        case 'saphana':
+          await restoreSaphana(
+            ctx,
+            connectionOf(task, deps.secretBox),
+            input,
+            JSON.parse(task.extraConfig || '{}') as Record<string, unknown>,
+          );
+          break;
+        case 'sqlite':
+          await restoreSqlite(ctx, task.dbPath, input);
+          break;
+        default:
+          throw new Error(`restore of ${task.type} tasks is not supported`);
+      }
+    } finally {
+      input.destroy();
+      await opened.close();
+    }
+  };
+
+  const execute = async (
+    restoreId: number,
+    record: RecordRow,
+    task: BackupTaskRow,
+    options: { targetPath: string; selectedPaths: string[] },
+    signal: AbortSignal,
+  ) => {
+    const log = (level: LogLevel, message: string) => hub.log(restoreId, level, message);
+    const startedAt = clock.now();
+    let release: (() => void) | undefined;
+    let workDir: string | undefined;
+    let status: 'success' | 'failed' = 'failed';
+    let errorMessage = '';
+    try {
+      release = await slots.acquire(signal);
+      log('info', `restoring backup #${String(record.id)} (${record.fileName}) of task "${task.name}"`);
+      await mkdir(deps.tempDir, { recursive: true, mode: 0o700 });
+      workDir = await mkdtemp(path.join(deps.tempDir, 'restore-'));
+      const ctx: SourceContext = { signal, log, workDir, now: startedAt, spawn, env: deps.childEnv };
+      const chain = await chainOf(record);
+      if (task.type === 'file') {
+        const opened = [];
+        try {
+          for (const element of chain) opened.push(await openVerified(element, signal));
+          const result = await restoreFiles(
+            ctx,
+            opened.map((item) => item.stream),
+            {
+              sourcePaths: sourcePathsOf(task),
+              ...(options.targetPath === '' ? {} : { targetPath: options.targetPath }),
+              ...(options.selectedPaths.length === 0 ? {} : { selectedPaths: options.selectedPaths }),
+            },
+          );
+          log('info', `restored into ${result.destination}: ${result.summary}`);
+        } finally {
+          for (const item of opened) {
+            item.stream.destroy();
+            await item.close();
+          }
+        }
+      } else {
+        await restoreDatabase(task, record, ctx);
+      }
+      status = 'success';
+    } catch (error) {
+      errorMessage = signal.aborted ? `cancelled: ${messageOf(signal.reason)}` : messageOf(error);
+      log('error', `restore failed: ${errorMessage}`);
+    } finally {
+      if (workDir !== undefined) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      release?.();
+    }
+    const completedAt = clock.now();
+    const durationSeconds = Math.max(0, Math.round((completedAt.getTime() - startedAt.getTime()) / 1000));
+    log(
+      status === 'success' ? 'info' : 'error',
+      `restore ${status === 'success' ? 'succeeded' : 'failed'} in ${String(durationSeconds)} s`,
+    );
+    await repository.updateRestore(restoreId, {
+      status,
+      errorMessage: errorMessage.slice(0, 2000),
+      durationSeconds,
+      completedAt: toIso(completedAt),
+      updatedAt: toIso(completedAt),
+      logContent: hub.text(restoreId),
+    });
+    hub.complete(restoreId, status);
+    deps.onFinished?.(status);
+    deps.events.publish(
+      status === 'success' ? 'restore_success' : 'restore_failed',
+      status === 'success' ? 'BackupX 恢复成功' : 'BackupX 恢复失败',
+      [
+        `任务：${task.name}`,
+        `状态：${status === 'success' ? '成功' : '失败'}`,
+        `备份：${record.fileName}`,
+        ...(errorMessage === '' ? [] : [`错误：${errorMessage}`]),
+      ].join('\n'),
+      { restoreId, taskName: task.name, status, error: errorMessage, taskId: task.id },
+    );
+  };
+
+  const heartbeat = setInterval(() => {
+    void repository
+      .heartbeat('restoreRecords', [...active.keys()], toIso(clock.now()))
+      .catch((error: unknown) => deps.logger.warn({ err: messageOf(error) }, 'restore heartbeat failed'));
+  }, 10_000);
+  heartbeat.unref();
+
+  return {
+    launch(
+      restoreId: number,
+      record: RecordRow,
+      task: BackupTaskRow,
+      options: { targetPath: string; selectedPaths: string[] },
+    ): void {
+      const controller = new AbortController();
+      const done = execute(restoreId, record, task, options, controller.signal)
+        .catch((error: unknown) => {
+          deps.logger.error({ err: messageOf(error), restoreId }, 'restore crashed');
+          hub.complete(restoreId, 'failed');
+        })
+        .finally(() => active.delete(restoreId));
+      active.set(restoreId, { controller, done });
+    },
+    async stop(reason = 'the master is shutting down'): Promise<void> {
+      clearInterval(heartbeat);
+      const runs = [...active.values()];
+      for (const run of runs) run.controller.abort(new Error(reason));
+      await Promise.allSettled(runs.map((run) => run.done));
+    },
+  };
+};
+
+export type RestoreRunner = ReturnType<typeof createRestoreRunner>;

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import type { RetryPolicy } from '@backupx/engine';
+import type { Clock } from '../../lib/clock.ts';
+import type { SecretBox } from '../../lib/crypto.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { TargetAccess } from './artifacts.ts';
+import { createBackupRunner, type RunMetrics } from './backup-runner.ts';
+import { LogHub } from './log-hub.ts';
+import { createRestoreRunner } from './restore-runner.ts';
+import { createRunsRepository } from './runs.repository.ts';
+import { createRunsService } from './runs.service.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/tables.ts';
+
+export interface RunsModuleDeps {
+  db: Kysely<Database>;
+  targets: TargetAccess;
+  secretBox: SecretBox;
+  encryptionKey: Buffer;
+  events: EventBus;
+  audit: AuditService;
+  clock: Clock;
+  logger: Logger;
+  runnerId: string;
+  tempDir: string;
+  maxConcurrent: number;
+  timeZone: string;
+  childEnv: Record<string, string | undefined>;
+  retryPolicy?: RetryPolicy;
+  metrics?: RunMetrics & { restoreFinished?: (status: string) => void };
+}
+
+/** How often runs of dead masters (stale heartbeats) are looked for. */
+const ORPHAN_SWEEP_MS = 30_000;
+
+/** Backups, restores and their records: builds the pieces and the background sweep. */
+export const createRunsModule = (deps: RunsModuleDeps) => {
+  const repository = createRunsRepository(deps.db);
+  const backupHub = new LogHub(deps.clock);
+  const restoreHub = new LogHub(deps.clock);
+  const shared = {
+    repository,
+    targets: deps.targets,
+    secretBox: deps.secretBox,
+    encryptionKey: deps.encryptionKey,
+    events: deps.events,
+    clock: deps.clock,
+    logger: deps.logger,
+    tempDir: deps.tempDir,
+    maxConcurrent: deps.maxConcurrent,
+    childEnv: deps.childEnv,
+  };
+  const backups = createBackupRunner({
+    ...shared,
+    hub: backupHub,
+    runnerId: deps.runnerId,
+    timeZone: deps.timeZone,
+    ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
+  const restores = createRestoreRunner({
+    ...shared,
+    hub: restoreHub,
+    ...(deps.metrics?.restoreFinished ? { onFinished: deps.metrics.restoreFinished } : {}),
+  });
+  const runs = createRunsService({
+    repository,
+    backups,
+    restores,
+    backupHub,
+    restoreHub,
+    targets: deps.targets,
+    audit: deps.audit,
+    clock: deps.clock,
+    logger: deps.logger,
+    runnerId: deps.runnerId,
+  });
+
+  let sweep: NodeJS.Timeout | undefined;
+  return {
+    runs,
+    backupHub,
+    restoreHub,
+    /** Fails what this master's previous life left running, then sweeps for dead masters' runs. */
+    async start(): Promise<void> {
+      await runs.recoverOrphans(true);
+      sweep = setInterval(() => {
+        runs
+          .recoverOrphans(false)
+          .catch((error: unknown) => deps.logger.warn({ err: String(error) }, 'orphan sweep failed'));
+      }, ORPHAN_SWEEP_MS);
+      sweep.unref();
+    },
+    async stop(): Promise<void> {
+      if (sweep) clearInterval(sweep);
+      await backups.stop();
+      await restores.stop();
+    },
+  };
+};

@@ -1,0 +1,461 @@
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import {
+  CONTENTS_ENTRY_CAP,
+  type RecordDetail,
+  type RecordSummary,
+  type RestoreDetail,
+  type RestoreSummary,
+} from '@backupx/contract';
+import { decodeManifest, isPartialKey } from '@backupx/engine';
+import { AppError } from '../../lib/errors.ts';
+import { toIso, type Clock } from '../../lib/clock.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { Actor } from '../auth/principal.ts';
+import {
+  copiesOf,
+  deleteCopies,
+  openFirstReadableCopy,
+  parseUploadResults,
+  withBackend,
+  type TargetAccess,
+} from './artifacts.ts';
+import type { BackupRunner } from './backup-runner.ts';
+import type { LogHub } from './log-hub.ts';
+import type { RestoreRunner } from './restore-runner.ts';
+import type { RecordFilter, RecordRow, RestoreRow, RunsRepository } from './runs.repository.ts';
+
+export interface RunsServiceDeps {
+  repository: RunsRepository;
+  backups: BackupRunner;
+  restores: RestoreRunner;
+  backupHub: LogHub;
+  restoreHub: LogHub;
+  targets: TargetAccess;
+  audit: AuditService;
+  clock: Clock;
+  logger: Logger;
+  runnerId: string;
+}
+
+/** A running record whose runner has not written a heartbeat for this long is dead. */
+const STALE_HEARTBEAT_MS = 60_000;
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+const toSummary = (row: RecordRow): RecordSummary => ({
+  id: row.id,
+  taskId: row.taskId,
+  taskName: row.taskName ?? `#${String(row.taskId)} (deleted)`,
+  taskType: row.taskType ?? '',
+  storageTargetId: row.storageTargetId,
+  storageTargetName: row.storageTargetName ?? '',
+  nodeId: row.nodeId,
+  status: row.status as RecordSummary['status'],
+  fileName: row.fileName,
+  fileSize: row.fileSize,
+  checksum: row.checksum,
+  storagePath: row.storagePath,
+  storageTransferMode: row.storageTransferMode,
+  durationSeconds: row.durationSeconds,
+  errorMessage: row.errorMessage,
+  startedAt: row.startedAt,
+  completedAt: row.completedAt,
+  locked: row.locked === 1,
+  backupKind: row.backupKind as RecordSummary['backupKind'],
+  baseRecordId: row.baseRecordId,
+  hasContents:
+    row.status === 'success' && (Number(row.hasManifest) === 1 || row.backupKind === 'differential'),
+});
+
+const toRestoreSummary = (row: RestoreRow): RestoreSummary => ({
+  id: row.id,
+  backupRecordId: row.backupRecordId,
+  taskId: row.taskId,
+  taskName: row.taskName ?? `#${String(row.taskId)} (deleted)`,
+  nodeId: row.nodeId,
+  status: row.status as RestoreSummary['status'],
+  targetPath: row.targetPath,
+  selectedPaths: JSON.parse(row.selectedPaths || '[]') as string[],
+  errorMessage: row.errorMessage,
+  durationSeconds: row.durationSeconds,
+  startedAt: row.startedAt,
+  completedAt: row.completedAt,
+  triggeredBy: row.triggeredBy,
+  backupFileName: row.backupFileName ?? '',
+});
+
+const pageOf = (query: { page: number; pageSize: number }) => ({
+  limit: query.pageSize,
+  offset: (query.page - 1) * query.pageSize,
+});
+
+export const createRunsService = (deps: RunsServiceDeps) => {
+  const { repository, audit, clock } = deps;
+
+  const findRecord = async (id: number): Promise<RecordRow> => {
+    const row = await repository.findRecord(id);
+    if (row === undefined)
+      throw new AppError('BACKUP_RECORD_NOT_FOUND', `Backup record ${String(id)} not found`);
+    return row;
+  };
+
+  const detailOf = async (id: number): Promise<RecordDetail> => {
+    const row = await findRecord(id);
+    const live = deps.backupHub.isLive(id);
+    return {
+      ...toSummary(row),
+      logContent: live ? deps.backupHub.text(id) : row.logContent,
+      logEvents: live ? deps.backupHub.snapshot(id) : [],
+      storageUploadResults: parseUploadResults(row.storageUploadResults),
+    };
+  };
+
+  const restoreDetailOf = async (id: number): Promise<RestoreDetail> => {
+    const row = await repository.findRestore(id);
+    if (row === undefined)
+      throw new AppError('RESTORE_RECORD_NOT_FOUND', `Restore record ${String(id)} not found`);
+    const live = deps.restoreHub.isLive(id);
+    return {
+      ...toRestoreSummary(row),
+      logContent: live ? deps.restoreHub.text(id) : row.logContent,
+      logEvents: live ? deps.restoreHub.snapshot(id) : [],
+    };
+  };
+
+  /** Deletes every copy, then the row; refuses locked, running and depended-on records. */
+  const deleteOne = async (id: number): Promise<RecordRow> => {
+    const row = await findRecord(id);
+    if (row.locked === 1)
+      throw new AppError('BACKUP_RECORD_LOCKED', `Backup record ${String(id)} is locked (legal hold)`);
+    if (row.status === 'running')
+      throw new AppError('BACKUP_RECORD_RUNNING', `Backup record ${String(id)} is still running`);
+    if (row.backupKind === 'full') {
+      const dependents = await repository.countDependentDifferentials(id);
+      if (dependents > 0)
+        throw new AppError(
+          'BACKUP_RECORD_HAS_DEPENDENTS',
+          `${String(dependents)} differential backup(s) depend on record ${String(id)}; delete them first`,
+        );
+    }
+    const problems = await deleteCopies(deps.targets, copiesOf(row));
+    if (problems.length > 0)
+      throw new AppError(
+        'BACKUP_ARTIFACT_UNAVAILABLE',
+        `Some copies could not be deleted, the record is kept: ${problems.join('; ')}`,
+      );
+    await repository.deleteRecord(id);
+    return row;
+  };
+
+  /**
+   * Removes what a dead run left behind: the final object (the record never committed) and the
+   * `.<name>.backupx-*.partial` siblings, on every target of the task.
+   */
+  const removeLeftovers = async (row: RecordRow): Promise<string[]> => {
+    if (row.storagePath === '') return [];
+    const targetIds = new Set([
+      ...(await repository.taskTargetIds(row.taskId)),
+      ...parseUploadResults(row.storageUploadResults).map((result) => result.storageTargetId),
+    ]);
+    const directory = path.posix.dirname(row.storagePath);
+    const base = path.posix.basename(row.storagePath);
+    const problems: string[] = [];
+    for (const targetId of targetIds) {
+      try {
+        await withBackend(deps.targets, targetId, async ({ backend }) => {
+          await backend.delete(row.storagePath);
+          const listed = await backend.list(directory === '.' ? '' : directory).catch(() => []);
+          for (const object of listed) {
+            const name = path.posix.basename(object.key);
+            if (isPartialKey(object.key) && name.startsWith(`.${base}.backupx-`))
+              await backend.delete(object.key);
+          }
+        });
+      } catch (error) {
+        problems.push(`target #${String(targetId)}: ${messageOf(error)}`);
+      }
+    }
+    return problems;
+  };
+
+  /** Fails runs of dead processes: this process's previous life (at start) or stale heartbeats. */
+  const recoverOrphans = async (includeOwnPrevious: boolean): Promise<number> => {
+    const staleBefore = toIso(new Date(clock.now().getTime() - STALE_HEARTBEAT_MS));
+    const ownId = includeOwnPrevious ? deps.runnerId : '\u0000none';
+    const orphans = (await repository.orphanedRecords(ownId, staleBefore)).filter(
+      (row) => !deps.backups.isActive(row.id),
+    );
+    for (const row of orphans) {
+      const problems = await removeLeftovers(row);
+      const now = toIso(clock.now());
+      const message =
+        'the master process running this backup stopped before it finished; partial uploads were removed' +
+        (problems.length > 0 ? ` except: ${problems.join('; ')}` : '');
+      await repository.updateRecord(row.id, {
+        status: 'failed',
+        errorMessage: message.slice(0, 2000),
+        completedAt: now,
+        updatedAt: now,
+        logContent: `${row.logContent}${row.logContent === '' ? '' : '\n'}[ERROR] ${message}`,
+      });
+      await repository.setTaskRunState(row.taskId, row.startedAt, 'failed');
+      deps.logger.warn({ recordId: row.id }, 'failed a backup record left running by a dead process');
+    }
+    for (const row of await repository.orphanedRestores(ownId, staleBefore)) {
+      const now = toIso(clock.now());
+      await repository.updateRestore(row.id, {
+        status: 'failed',
+        errorMessage: 'the master process running this restore stopped before it finished',
+        completedAt: now,
+        updatedAt: now,
+      });
+    }
+    return orphans.length;
+  };
+
+  return {
+    async runTask(actor: Actor, taskId: number): Promise<RecordDetail> {
+      const recordId = await deps.backups.start(taskId, 'manual');
+      const detail = await detailOf(recordId);
+      await audit.record(actor, {
+        category: 'backup_task',
+        action: 'run',
+        targetType: 'backup_task',
+        targetId: taskId,
+        targetName: detail.taskName,
+        detail: `record #${String(recordId)}`,
+      });
+      return detail;
+    },
+
+    async runBatch(actor: Actor, ids: number[]) {
+      const results = [];
+      for (const id of ids) {
+        try {
+          const detail = await this.runTask(actor, id);
+          results.push({ id, name: detail.taskName, success: true, recordId: detail.id });
+        } catch (error) {
+          results.push({ id, success: false, error: messageOf(error) });
+        }
+      }
+      return results;
+    },
+
+    /** For the scheduler: errors are logged there. */
+    async runScheduled(taskId: number): Promise<void> {
+      await deps.backups.start(taskId, 'scheduled');
+    },
+    recordSkipped: (taskId: number, reason: string) => deps.backups.recordSkipped(taskId, reason),
+
+    async list(query: Omit<RecordFilter, 'limit' | 'offset'> & { page: number; pageSize: number }) {
+      if (
+        query.dateFrom !== undefined &&
+        query.dateTo !== undefined &&
+        Date.parse(query.dateFrom) > Date.parse(query.dateTo)
+      )
+        throw new AppError('BACKUP_RECORD_FILTER_INVALID', 'dateFrom is after dateTo');
+      const { rows, total } = await repository.listRecords({
+        taskId: query.taskId,
+        status: query.status,
+        dateFrom: query.dateFrom === undefined ? undefined : toIso(new Date(query.dateFrom)),
+        dateTo: query.dateTo === undefined ? undefined : toIso(new Date(query.dateTo)),
+        ...pageOf(query),
+      });
+      return { items: rows.map(toSummary), total };
+    },
+
+    get: detailOf,
+
+    async contents(id: number) {
+      const row = await findRecord(id);
+      const manifestSource = row.backupKind === 'differential' ? row.baseRecordId : row.id;
+      const manifest =
+        row.status === 'success'
+          ? decodeManifest(await repository.manifestOf(manifestSource))
+          : { entries: [] };
+      if (manifest.entries.length === 0)
+        throw new AppError(
+          'BACKUP_CONTENTS_UNAVAILABLE',
+          'This backup has no file list (database backups and failed runs have none)',
+        );
+      const sorted = [...manifest.entries].sort((a, b) => (a.p < b.p ? -1 : a.p > b.p ? 1 : 0));
+      return {
+        recordId: id,
+        total: sorted.length,
+        truncated: sorted.length > CONTENTS_ENTRY_CAP,
+        ...(row.backupKind === 'differential' ? { basedOnFull: row.baseRecordId } : {}),
+        entries: sorted
+          .slice(0, CONTENTS_ENTRY_CAP)
+          .map((entry) => ({ path: entry.p, size: entry.s, isDir: entry.d === true })),
+      };
+    },
+
+    /** The stored object from the first readable copy, streamed. */
+    async download(
+      id: number,
+    ): Promise<{ stream: Readable; fileName: string; sizeBytes: number; close: () => Promise<void> }> {
+      const row = await findRecord(id);
+      if (row.status !== 'success')
+        throw new AppError(
+          'BACKUP_RECORD_NOT_SUCCESSFUL',
+          `Backup record ${String(id)} has no artifact (status ${row.status})`,
+        );
+      try {
+        const opened = await openFirstReadableCopy(deps.targets, copiesOf(row), (backend, copy) =>
+          backend.get(copy.storagePath),
+        );
+        return {
+          stream: opened.stream,
+          fileName: row.fileName || path.posix.basename(row.storagePath),
+          sizeBytes: row.fileSize,
+          close: opened.close,
+        };
+      } catch (error) {
+        throw new AppError(
+          'BACKUP_ARTIFACT_UNAVAILABLE',
+          `No copy of record ${String(id)} could be read: ${messageOf(error)}`,
+        );
+      }
+    },
+
+    async lock(actor: Actor, id: number, locked: boolean): Promise<RecordSummary> {
+      const row = await findRecord(id);
+      await repository.updateRecord(id, { locked: locked ? 1 : 0, updatedAt: toIso(clock.now()) });
+      await audit.record(actor, {
+        category: 'backup_record',
+        action: locked ? 'lock' : 'unlock',
+        targetType: 'backup_record',
+        targetId: id,
+        targetName: row.fileName,
+      });
+      return toSummary({ ...row, locked: locked ? 1 : 0 });
+    },
+
+    async delete(actor: Actor, id: number): Promise<void> {
+      const row = await deleteOne(id);
+      await audit.record(actor, {
+        category: 'backup_record',
+        action: 'delete',
+        targetType: 'backup_record',
+        targetId: id,
+        targetName: row.fileName,
+        detail: `copies: ${String(copiesOf(row).length)}`,
+      });
+    },
+
+    async batchDelete(actor: Actor, ids: number[]): Promise<number> {
+      let deleted = 0;
+      for (const id of [...new Set(ids)]) {
+        try {
+          await deleteOne(id);
+          deleted += 1;
+        } catch {
+          // Batch delete skips what it cannot delete (locked, running, unreachable), SPEC §6.5.
+        }
+      }
+      await audit.record(actor, {
+        category: 'backup_record',
+        action: 'batch_delete',
+        targetType: 'backup_record',
+        detail: `deleted ${String(deleted)} of ${String(ids.length)}`,
+      });
+      return deleted;
+    },
+
+    /** For task deletion: every copy of every unlocked record; rows stay for the audit trail. */
+    async deleteTaskArtifacts(taskId: number): Promise<{ removedFiles: number; keptLocked: number }> {
+      let removedFiles = 0;
+      let keptLocked = 0;
+      for (const row of await repository.recordsOfTask(taskId)) {
+        if (row.status !== 'success') continue;
+        if (row.locked === 1) {
+          keptLocked += 1;
+          continue;
+        }
+        const copies = copiesOf(row);
+        const problems = await deleteCopies(deps.targets, copies);
+        removedFiles += copies.length - problems.length;
+        if (problems.length > 0)
+          deps.logger.warn({ recordId: row.id, problems }, 'could not delete some copies of a deleted task');
+      }
+      return { removedFiles, keptLocked };
+    },
+
+    async startRestore(
+      actor: Actor,
+      recordId: number,
+      body: { selectedPaths?: string[] | undefined; targetPath?: string | undefined },
+    ): Promise<RestoreDetail> {
+      const record = await findRecord(recordId);
+      if (record.status !== 'success')
+        throw new AppError(
+          'RESTORE_SOURCE_INVALID',
+          `Only successful backups can be restored (record ${String(recordId)} is ${record.status})`,
+        );
+      const task = await repository.findTask(record.taskId);
+      if (task === undefined)
+        throw new AppError(
+          'BACKUP_TASK_NOT_FOUND',
+          `The task of record ${String(recordId)} no longer exists`,
+        );
+      const selectedPaths = [...new Set(body.selectedPaths ?? [])];
+      const targetPath = (body.targetPath ?? '').trim();
+      if (selectedPaths.length > 0 && task.type !== 'file')
+        throw new AppError(
+          'RESTORE_SELECTIVE_UNSUPPORTED',
+          'Selective restore is available for file backups only',
+        );
+      if (targetPath !== '' && task.type !== 'file')
+        throw new AppError(
+          'RESTORE_TARGET_UNSUPPORTED',
+          'Restoring to another directory is available for file backups only',
+        );
+      if (targetPath !== '' && (!path.isAbsolute(targetPath) || targetPath.split('/').includes('..')))
+        throw new AppError(
+          'RESTORE_TARGET_INVALID',
+          'The restore directory must be an absolute path without ".."',
+        );
+      const startedAt = toIso(clock.now());
+      const restoreId = await repository.insertRestore({
+        backupRecordId: recordId,
+        taskId: task.id,
+        targetPath,
+        selectedPaths: JSON.stringify(selectedPaths),
+        triggeredBy: actor.username,
+        runnerId: deps.runnerId,
+        startedAt,
+      });
+      deps.restores.launch(restoreId, record, task, { targetPath, selectedPaths });
+      await audit.record(actor, {
+        category: 'backup_record',
+        action: 'restore',
+        targetType: 'backup_record',
+        targetId: recordId,
+        targetName: record.fileName,
+        detail: `restore #${String(restoreId)}${targetPath === '' ? '' : ` to ${targetPath}`}${selectedPaths.length === 0 ? '' : `, ${String(selectedPaths.length)} selected path(s)`}`,
+      });
+      return restoreDetailOf(restoreId);
+    },
+
+    async listRestores(query: Omit<RecordFilter, 'limit' | 'offset'> & { page: number; pageSize: number }) {
+      const { rows, total } = await repository.listRestores({
+        taskId: query.taskId,
+        backupRecordId: query.backupRecordId,
+        status: query.status,
+        dateFrom: query.dateFrom === undefined ? undefined : toIso(new Date(query.dateFrom)),
+        dateTo: query.dateTo === undefined ? undefined : toIso(new Date(query.dateTo)),
+        ...pageOf(query),
+      });
+      return { items: rows.map(toRestoreSummary), total };
+    },
+    getRestore: restoreDetailOf,
+    async restoreExists(id: number): Promise<boolean> {
+      return (await repository.findRestore(id)) !== undefined;
+    },
+    recoverOrphans,
+  };
+};
+
+export type RunsService = ReturnType<typeof createRunsService>;

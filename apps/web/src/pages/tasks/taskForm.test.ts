@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskDetail } from '@backupx/contract';
+import {
+  bodyFromValues,
+  defaultTaskValues,
+  matchesAllTags,
+  parseTags,
+  stepOfField,
+  taskFieldErrors,
+  valuesFromDetail,
+} from './taskForm.ts';
+
+const detail = (overrides: Partial<TaskDetail> = {}): TaskDetail => ({
+  id: 3,
+  name: 'db',
+  type: 'saphana',
+  enabled: true,
+  cronExpr: '0 2 * * *',
+  storageTargetId: 1,
+  storageTargetName: 'a',
+  storageTargetIds: [1, 2],
+  storageTargetNames: ['a', 'b'],
+  nodeId: 0,
+  nodeName: '',
+  nodePoolTag: '',
+  tags: 'prod, db,prod',
+  retentionDays: 30,
+  compression: 'zstd',
+  encrypt: true,
+  maxBackups: 10,
+  lastRunAt: null,
+  lastStatus: 'idle',
+  verifyEnabled: false,
+  verifyCronExpr: '',
+  verifyMode: 'quick',
+  slaHoursRpo: 24,
+  alertOnConsecutiveFails: 2,
+  keepDaily: 7,
+  keepWeekly: 0,
+  keepMonthly: 0,
+  keepYearly: 0,
+  backupMode: 'full',
+  diffFullIntervalDays: 7,
+  replicationTargetIds: [],
+  maintenanceWindows: '',
+  dependsOnTaskIds: [],
+  updatedAt: '2026-04-21T02:00:00.000Z',
+  sourcePath: '',
+  sourcePaths: [],
+  excludePatterns: [],
+  dbHost: 'hana',
+  dbPort: 30015,
+  dbUser: 'SYSTEM',
+  dbName: 'SYSTEMDB,HXE',
+  dbPath: '',
+  extraConfig: { backupType: 'data', backupLevel: 'incremental', backupChannels: 4, maxRetries: 5, instanceNumber: '90' },
+  maskedFields: ['dbPassword'],
+  createdAt: '2026-04-20T02:00:00.000Z',
+  ...overrides,
+});
+
+describe('tags', () => {
+  it('parses CSV tags and matches all selected ones', () => {
+    expect(parseTags(' prod, db,,prod ')).toEqual(['prod', 'db']);
+    expect(matchesAllTags('prod,db', ['db', 'prod'])).toBe(true);
+    expect(matchesAllTags('prod', ['db', 'prod'])).toBe(false);
+    expect(matchesAllTags('', [])).toBe(true);
+  });
+});
+
+describe('task form conversion', () => {
+  it('round-trips a SAP HANA task and keeps the stored password when left empty on edit', () => {
+    const values = valuesFromDetail(detail());
+    expect(values.dbNames).toEqual(['SYSTEMDB', 'HXE']);
+    expect(values.hanaChannels).toBe(4);
+    expect(values.tags).toEqual(['prod', 'db']);
+    const body = bodyFromValues(values, 'edit');
+    expect(body).toMatchObject({
+      type: 'saphana',
+      dbName: 'SYSTEMDB,HXE',
+      dbPort: 30015,
+      storageTargetIds: [1, 2],
+      extraConfig: { backupType: 'data', backupLevel: 'incremental', backupChannels: 4, maxRetries: 5, instanceNumber: '90' },
+      sourcePaths: [],
+      backupMode: 'full',
+    });
+    expect('dbPassword' in body).toBe(false);
+    expect(bodyFromValues({ ...values, dbPassword: 'new' }, 'edit').dbPassword).toBe('new');
+  });
+
+  it('sends only the file fields for a file task and the password on create', () => {
+    const values = {
+      ...defaultTaskValues(),
+      name: ' web ',
+      sourcePaths: ['/var/www', ' ', '/etc'],
+      excludePatterns: '*.log\n\n node_modules ',
+      storageTargetIds: [1],
+      backupMode: 'differential' as const,
+    };
+    const body = bodyFromValues(values, 'create');
+    expect(body).toMatchObject({
+      name: 'web',
+      sourcePaths: ['/var/www', '/etc'],
+      excludePatterns: ['*.log', 'node_modules'],
+      dbHost: '',
+      dbName: '',
+      extraConfig: {},
+      compression: 'zstd',
+      backupMode: 'differential',
+    });
+    expect('dbPassword' in body).toBe(false);
+    const mysql = bodyFromValues({ ...values, type: 'mysql', dbNames: ['shop'], dbUser: 'root' }, 'create');
+    expect(mysql).toMatchObject({ dbPort: 3306, dbPassword: '', backupMode: 'full', sourcePaths: [] });
+  });
+});
+
+describe('taskFieldErrors', () => {
+  it('maps validation details, codes and messages to form fields', () => {
+    expect(
+      taskFieldErrors({
+        code: 'BACKUP_TASK_INVALID',
+        message: 'invalid',
+        details: [{ path: 'sourcePaths.1', message: 'too long' }],
+      }),
+    ).toEqual([{ name: ['sourcePaths', 1], message: 'too long' }]);
+    expect(taskFieldErrors({ code: 'BACKUP_TASK_NAME_EXISTS', message: 'exists' })).toEqual([
+      { name: ['name'], message: 'exists' },
+    ]);
+    expect(taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'cronExpr: needs 5 fields' })).toEqual([
+      { name: ['cronExpr'], message: 'needs 5 fields' },
+    ]);
+    expect(
+      taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'mysql tasks need dbHost, dbName' }).map((e) => e.name),
+    ).toEqual([['dbHost'], ['dbNames']]);
+    expect(taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'source path "x" must be absolute' })[0]?.name).toEqual([
+      'sourcePaths',
+    ]);
+    expect(taskFieldErrors({ code: 'INTERNAL_ERROR', message: 'boom' })).toEqual([]);
+  });
+
+  it('knows the step of each field', () => {
+    expect(stepOfField('cronExpr')).toBe(0);
+    expect(stepOfField('dbNames')).toBe(1);
+    expect(stepOfField('storageTargetIds')).toBe(2);
+  });
+});

@@ -1,0 +1,344 @@
+/**
+ * Pure logic of the task form: defaults, conversion between the form and the API body, which
+ * step holds which field, and where a server validation error belongs. Kept free of React so it
+ * can be unit-tested.
+ */
+import type { TaskDetail, TaskType, TaskUpsertBody } from '@backupx/contract';
+
+/** Cron presets offered by the editor (SPEC §5.1), the first is the default of new tasks. */
+export const cronPresets = [
+  '0 2 * * *',
+  '0 0 * * *',
+  '0 */6 * * *',
+  '0 */12 * * *',
+  '0 3 * * 0',
+  '0 2 1 * *',
+  '*/30 * * * *',
+  '0 * * * *',
+] as const;
+
+/** Default ports of the database types (SPEC §15.4). */
+export const defaultPorts: Partial<Record<TaskType, number>> = {
+  mysql: 3306,
+  postgresql: 5432,
+  saphana: 30015,
+  mongodb: 27017,
+};
+
+/** Types whose databases `/api/database/discover` can list. */
+export const discoverableTypes: readonly TaskType[] = ['mysql', 'postgresql'];
+
+export const isServerDatabase = (type: TaskType): boolean =>
+  type === 'mysql' || type === 'postgresql' || type === 'saphana' || type === 'mongodb';
+
+export type HanaBackupType = 'data' | 'log';
+export type HanaBackupLevel = 'full' | 'incremental' | 'differential';
+
+export interface TaskFormValues {
+  name: string;
+  type: TaskType;
+  enabled: boolean;
+  cronExpr: string;
+  sourcePaths: string[];
+  /** One pattern per line. */
+  excludePatterns: string;
+  dbHost: string;
+  dbPort: number | null;
+  dbUser: string;
+  dbPassword: string;
+  /** Joined with commas in the body. */
+  dbNames: string[];
+  dbPath: string;
+  hanaBackupType: HanaBackupType;
+  hanaBackupLevel: HanaBackupLevel;
+  hanaChannels: number | null;
+  hanaRetries: number | null;
+  hanaInstanceNumber: string;
+  storageTargetIds: number[];
+  compression: 'zstd' | 'gzip' | 'none';
+  backupMode: 'full' | 'differential';
+  diffFullIntervalDays: number | null;
+  retentionDays: number | null;
+  maxBackups: number | null;
+  keepDaily: number | null;
+  keepWeekly: number | null;
+  keepMonthly: number | null;
+  keepYearly: number | null;
+  tags: string[];
+  encrypt: boolean;
+  slaHoursRpo: number | null;
+  alertOnConsecutiveFails: number | null;
+  maintenanceWindows: string;
+  verifyEnabled: boolean;
+  verifyCronExpr: string;
+  verifyMode: 'quick' | 'deep';
+}
+
+export const defaultTaskValues = (): TaskFormValues => ({
+  name: '',
+  type: 'file',
+  enabled: true,
+  cronExpr: cronPresets[0],
+  sourcePaths: [''],
+  excludePatterns: '',
+  dbHost: '127.0.0.1',
+  dbPort: null,
+  dbUser: '',
+  dbPassword: '',
+  dbNames: [],
+  dbPath: '',
+  hanaBackupType: 'data',
+  hanaBackupLevel: 'full',
+  hanaChannels: 1,
+  hanaRetries: 3,
+  hanaInstanceNumber: '',
+  storageTargetIds: [],
+  compression: 'zstd',
+  backupMode: 'full',
+  diffFullIntervalDays: 7,
+  retentionDays: 30,
+  maxBackups: 10,
+  keepDaily: 0,
+  keepWeekly: 0,
+  keepMonthly: 0,
+  keepYearly: 0,
+  tags: [],
+  encrypt: false,
+  slaHoursRpo: 0,
+  alertOnConsecutiveFails: 1,
+  maintenanceWindows: '',
+  verifyEnabled: false,
+  verifyCronExpr: '',
+  verifyMode: 'quick',
+});
+
+/** Comma-separated tags → list (trimmed, blanks and duplicates dropped). */
+export function parseTags(csv: string): string[] {
+  return [...new Set(csv.split(',').map((tag) => tag.trim()))].filter((tag) => tag !== '');
+}
+
+/** Whether a task's tags contain every selected tag (the tag filter matches all). */
+export const matchesAllTags = (taskTags: string, selected: readonly string[]): boolean => {
+  if (selected.length === 0) return true;
+  const own = new Set(parseTags(taskTags));
+  return selected.every((tag) => own.has(tag));
+};
+
+export const isAbsolutePath = (value: string): boolean => value.startsWith('/') || /^[A-Za-z]:[\\/]/.test(value);
+
+const text = (value: unknown, fallback: string): string =>
+  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : fallback;
+const int = (value: unknown, fallback: number): number => {
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  return Number.isInteger(number) ? number : fallback;
+};
+
+/** The form values of a stored task (the password is never returned: it stays empty). */
+export function valuesFromDetail(task: TaskDetail): TaskFormValues {
+  const extra = task.extraConfig;
+  const backupType = text(extra.backupType, 'data');
+  const backupLevel = text(extra.backupLevel, 'full');
+  return {
+    name: task.name,
+    type: task.type,
+    enabled: task.enabled,
+    cronExpr: task.cronExpr,
+    sourcePaths: task.sourcePaths.length > 0 ? [...task.sourcePaths] : [''],
+    excludePatterns: task.excludePatterns.join('\n'),
+    dbHost: task.dbHost,
+    dbPort: task.dbPort > 0 ? task.dbPort : null,
+    dbUser: task.dbUser,
+    dbPassword: '',
+    dbNames: parseTags(task.dbName),
+    dbPath: task.dbPath,
+    hanaBackupType: backupType === 'log' ? 'log' : 'data',
+    hanaBackupLevel: backupLevel === 'incremental' || backupLevel === 'differential' ? backupLevel : 'full',
+    hanaChannels: int(extra.backupChannels, 1),
+    hanaRetries: int(extra.maxRetries, 3),
+    hanaInstanceNumber: text(extra.instanceNumber, ''),
+    storageTargetIds: [...task.storageTargetIds],
+    compression: task.compression,
+    backupMode: task.backupMode === 'differential' ? 'differential' : 'full',
+    diffFullIntervalDays: task.diffFullIntervalDays,
+    retentionDays: task.retentionDays,
+    maxBackups: task.maxBackups,
+    keepDaily: task.keepDaily,
+    keepWeekly: task.keepWeekly,
+    keepMonthly: task.keepMonthly,
+    keepYearly: task.keepYearly,
+    tags: parseTags(task.tags),
+    encrypt: task.encrypt,
+    slaHoursRpo: task.slaHoursRpo,
+    alertOnConsecutiveFails: task.alertOnConsecutiveFails,
+    maintenanceWindows: task.maintenanceWindows,
+    verifyEnabled: task.verifyEnabled,
+    verifyCronExpr: task.verifyCronExpr,
+    verifyMode: task.verifyMode,
+  };
+}
+
+const lines = (value: string): string[] =>
+  value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+
+const count = (value: number | null, fallback: number): number => (value === null ? fallback : value);
+
+/**
+ * The create/update body. Only the fields of the chosen type are sent with content; the others
+ * are cleared so a type change leaves no stale source behind. On edit an empty password is left
+ * out (the server keeps the stored one).
+ */
+export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'): TaskUpsertBody {
+  const type = values.type;
+  const isFile = type === 'file';
+  const isServer = isServerDatabase(type);
+  const body: TaskUpsertBody = {
+    name: values.name.trim(),
+    type,
+    enabled: values.enabled,
+    cronExpr: values.cronExpr.trim(),
+    sourcePaths: isFile ? values.sourcePaths.map((path) => path.trim()).filter((path) => path !== '') : [],
+    excludePatterns: isFile ? lines(values.excludePatterns) : [],
+    dbHost: isServer ? values.dbHost.trim() : '',
+    dbPort: isServer ? count(values.dbPort, defaultPorts[type] ?? 0) : 0,
+    dbUser: isServer ? values.dbUser.trim() : '',
+    dbName: isServer ? values.dbNames.map((name) => name.trim()).filter((name) => name !== '').join(',') : '',
+    dbPath: type === 'sqlite' ? values.dbPath.trim() : '',
+    extraConfig:
+      type === 'saphana'
+        ? {
+            backupType: values.hanaBackupType,
+            backupLevel: values.hanaBackupType === 'log' ? 'full' : values.hanaBackupLevel,
+            backupChannels: count(values.hanaChannels, 1),
+            maxRetries: count(values.hanaRetries, 3),
+            ...(values.hanaInstanceNumber.trim() === '' ? {} : { instanceNumber: values.hanaInstanceNumber.trim() }),
+          }
+        : {},
+    storageTargetIds: [...values.storageTargetIds],
+    nodeId: 0,
+    compression: values.compression,
+    backupMode: isFile ? values.backupMode : 'full',
+    diffFullIntervalDays: count(values.diffFullIntervalDays, 7),
+    retentionDays: count(values.retentionDays, 0),
+    maxBackups: count(values.maxBackups, 0),
+    keepDaily: count(values.keepDaily, 0),
+    keepWeekly: count(values.keepWeekly, 0),
+    keepMonthly: count(values.keepMonthly, 0),
+    keepYearly: count(values.keepYearly, 0),
+    tags: values.tags.map((tag) => tag.trim()).filter((tag) => tag !== ''),
+    encrypt: values.encrypt,
+    slaHoursRpo: count(values.slaHoursRpo, 0),
+    alertOnConsecutiveFails: count(values.alertOnConsecutiveFails, 1),
+    maintenanceWindows: values.maintenanceWindows.trim(),
+    verifyEnabled: values.verifyEnabled,
+    verifyCronExpr: values.verifyCronExpr.trim(),
+    verifyMode: values.verifyMode,
+  };
+  const password = values.dbPassword;
+  if (isServer && (mode === 'create' || password !== '')) body.dbPassword = password;
+  return body;
+}
+
+/** Fields of each step of the form drawer (0 basics, 1 source, 2 storage & policy). */
+const stepFields: readonly (readonly string[])[] = [
+  ['name', 'type', 'enabled', 'cronExpr'],
+  [
+    'sourcePaths',
+    'sourcePath',
+    'excludePatterns',
+    'dbHost',
+    'dbPort',
+    'dbUser',
+    'dbPassword',
+    'dbNames',
+    'dbPath',
+    'hanaBackupType',
+    'hanaBackupLevel',
+    'hanaChannels',
+    'hanaRetries',
+    'hanaInstanceNumber',
+  ],
+];
+
+/** The step that shows a field (the storage & policy step holds everything else). */
+export function stepOfField(field: string): number {
+  const index = stepFields.findIndex((fields) => fields.includes(field));
+  return index === -1 ? 2 : index;
+}
+
+export interface FieldError {
+  name: (string | number)[];
+  message: string;
+}
+
+/** Body names that the form shows under another name. */
+const formNameOf: Record<string, string> = {
+  dbName: 'dbNames',
+  sourcePath: 'sourcePaths',
+  storageTargetId: 'storageTargetIds',
+  extraConfig: 'hanaBackupType',
+};
+
+const formFieldNames = new Set<string>(Object.keys(defaultTaskValues()));
+
+const byCode: Record<string, string> = {
+  BACKUP_TASK_NAME_EXISTS: 'name',
+  BACKUP_STORAGE_TARGET_INVALID: 'storageTargetIds',
+  BACKUP_TASK_DIFF_UNSUPPORTED: 'backupMode',
+  BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: 'backupMode',
+  BACKUP_TASK_REPOSITORY_UNSUPPORTED: 'backupMode',
+  BACKUP_TASK_REPOSITORY_REMOTE_UNSUPPORTED: 'backupMode',
+  BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED: 'encrypt',
+};
+
+/**
+ * Where a server error belongs on the form: zod `details` by path, well-known codes by field,
+ * and the `field: problem` / "needs dbHost, dbUser" messages of BACKUP_TASK_INVALID.
+ * Returns an empty list when the error names no field (the caller shows it as a message).
+ */
+export function taskFieldErrors(error: {
+  code: string;
+  message: string;
+  details?: { path: string; message: string }[] | undefined;
+}): FieldError[] {
+  const result: FieldError[] = [];
+  const add = (bodyName: string, message: string, index?: number) => {
+    const name = formNameOf[bodyName] ?? bodyName;
+    if (!formFieldNames.has(name)) return;
+    const path: (string | number)[] = [name];
+    if (name === 'sourcePaths' && index !== undefined) path.push(index);
+    result.push({ name: path, message });
+  };
+
+  for (const detail of error.details ?? []) {
+    const [head = '', second] = detail.path.split('.');
+    const index = second !== undefined && /^\d+$/.test(second) ? Number(second) : undefined;
+    add(head, detail.message, index);
+  }
+  if (result.length > 0) return result;
+
+  const field = byCode[error.code];
+  if (field) {
+    add(field, error.message);
+    return result;
+  }
+  if (error.code !== 'BACKUP_TASK_INVALID') return result;
+
+  const prefixed = /^([A-Za-z]+):\s*(.+)$/s.exec(error.message);
+  if (prefixed?.[1] && prefixed[2] && formFieldNames.has(formNameOf[prefixed[1]] ?? prefixed[1])) {
+    add(prefixed[1], prefixed[2]);
+    return result;
+  }
+  const needs = /tasks need (.+)$/.exec(error.message);
+  if (needs?.[1]) {
+    for (const name of needs[1].split(',').map((part) => part.trim())) add(name, error.message);
+    return result;
+  }
+  if (/source path/i.test(error.message)) add('sourcePaths', error.message);
+  else if (/\bdbPath\b/.test(error.message)) add('dbPath', error.message);
+  else if (/^tags\b/.test(error.message)) add('tags', error.message);
+  else if (/^verifyCronExpr\b/.test(error.message)) add('verifyCronExpr', error.message);
+  return result;
+}

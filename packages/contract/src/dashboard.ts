@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { defineRoute } from './route.ts';
+import { timestampSchema } from './common.ts';
+
+/** Default and largest window of the dashboard charts, in days. */
+export const DASHBOARD_DEFAULT_DAYS = 30;
+export const DASHBOARD_MAX_DAYS = 365;
+
+/** A backup record as the dashboard lists it (SPEC §3.10 summary). */
+export const dashboardRecordSchema = z.object({
+  id: z.number().int(),
+  taskId: z.number().int(),
+  /** Empty when the task was deleted. */
+  taskName: z.string(),
+  storageTargetId: z.number().int(),
+  /** Empty when the storage target was deleted. */
+  storageTargetName: z.string(),
+  status: z.string(),
+  fileName: z.string(),
+  fileSize: z.number(),
+  checksum: z.string(),
+  storagePath: z.string(),
+  durationSeconds: z.number(),
+  errorMessage: z.string(),
+  startedAt: timestampSchema,
+  completedAt: timestampSchema.nullable(),
+  locked: z.boolean(),
+  backupKind: z.string(),
+});
+export type DashboardRecord = z.infer<typeof dashboardRecordSchema>;
+
+export const dashboardStatsSchema = z.object({
+  totalTasks: z.number().int(),
+  enabledTasks: z.number().int(),
+  totalRecords: z.number().int(),
+  /** Successful share of the records started in the last 30 days, in percent with one decimal (0 when none). */
+  successRate: z.number(),
+  /** Bytes of every successful record. */
+  totalBackupBytes: z.number(),
+  /** Start of the newest record, null when there is none. */
+  lastBackupAt: timestampSchema.nullable(),
+  /** The ten newest records. */
+  recentRecords: z.array(dashboardRecordSchema),
+  /** Bytes of successful records per primary storage target, largest first. */
+  storageUsage: z.array(
+    z.object({ storageTargetId: z.number().int(), targetName: z.string(), totalSize: z.number() }),
+  ),
+});
+export type DashboardStats = z.infer<typeof dashboardStatsSchema>;
+
+/**
+ * `?days=N`: an integer; 0 or less means 30, more than 365 means 365. Anything else is refused
+ * with DASHBOARD_TIMELINE_INVALID.
+ */
+export const dashboardDaysQuerySchema = z.strictObject({
+  days: z
+    .string()
+    .regex(/^[+-]?\d{1,12}$/, 'must be an integer')
+    .transform(Number)
+    .optional(),
+});
+
+export const dashboardTimelinePointSchema = z.object({
+  /** UTC day, `YYYY-MM-DD`. */
+  date: z.string(),
+  total: z.number().int(),
+  success: z.number().int(),
+  failed: z.number().int(),
+});
+export type DashboardTimelinePoint = z.infer<typeof dashboardTimelinePointSchema>;
+
+const countSlice = z.object({ key: z.string(), label: z.string(), count: z.number().int() });
+const sizeSlice = z.object({ key: z.string(), label: z.string(), totalSize: z.number() });
+
+/** Labels are English; the console translates them by `key`. */
+export const dashboardBreakdownSchema = z.object({
+  /** All tasks by type. */
+  byType: z.array(countSlice),
+  /** Records started in the window by status (`success`, `failed`, `running`). */
+  byStatus: z.array(countSlice),
+  /** All tasks by node id (`0` = the master itself). */
+  byNode: z.array(countSlice),
+  /** All-time bytes of successful records by primary storage target. */
+  byStorage: z.array(sizeSlice),
+});
+export type DashboardBreakdown = z.infer<typeof dashboardBreakdownSchema>;
+
+export const dashboardRoutes = {
+  stats: defineRoute({
+    method: 'GET',
+    path: '/api/dashboard/stats',
+    access: 'viewer',
+    tag: 'dashboard',
+    summary: 'Task and record counts, 30-day success rate, bytes, recent records, storage usage',
+    response: dashboardStatsSchema,
+  }),
+  timeline: defineRoute({
+    method: 'GET',
+    path: '/api/dashboard/timeline',
+    access: 'viewer',
+    tag: 'dashboard',
+    summary: 'Records per UTC day over the last `days` days (default 30, at most 365), oldest first',
+    query: dashboardDaysQuerySchema,
+    invalidInputCode: 'DASHBOARD_TIMELINE_INVALID',
+    response: z.array(dashboardTimelinePointSchema),
+  }),
+  breakdown: defineRoute({
+    method: 'GET',
+    path: '/api/dashboard/breakdown',
+    access: 'viewer',
+    tag: 'dashboard',
+    summary: 'Tasks by type and node, records by status in the window, bytes by storage target',
+    query: dashboardDaysQuerySchema,
+    invalidInputCode: 'DASHBOARD_TIMELINE_INVALID',
+    response: dashboardBreakdownSchema,
+  }),
+} as const;
