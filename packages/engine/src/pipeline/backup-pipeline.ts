@@ -33,6 +33,8 @@ export interface BackupPipelineOptions {
   retryPolicy?: RetryPolicy;
   /** zstd worker threads. */
   compressionWorkers?: number;
+  /** Passed to every put (see PutOptions.uploadId) so a crashed run's leftovers can be found. */
+  uploadId?: string;
 }
 
 export interface TargetOutcome {
@@ -95,6 +97,7 @@ export const runBackupPipeline = async (options: BackupPipelineOptions): Promise
         target.backend.put(objectKey, branch, {
           signal,
           ...(options.metadata ? { metadata: options.metadata } : {}),
+          ...(options.uploadId ? { uploadId: options.uploadId } : {}),
         }),
     })),
   );
@@ -166,6 +169,7 @@ export const runBackupPipeline = async (options: BackupPipelineOptions): Promise
               signal,
               sizeBytes,
               ...(options.metadata ? { metadata: options.metadata } : {}),
+              ...(options.uploadId ? { uploadId: options.uploadId } : {}),
             });
           },
           { policy: options.retryPolicy ?? defaultRetryPolicy, signal },

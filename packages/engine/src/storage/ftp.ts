@@ -190,7 +190,7 @@ export const createFtpBackend = (rawConfig: unknown, deps: FtpBackendOptions = {
     assertSafeKey(key);
     const signal = options.signal;
     throwIfAborted(signal, 'storage');
-    const tempKey = partialKeyFor(key, randomBytes(6).toString('hex'));
+    const tempKey = partialKeyFor(key, options.uploadId ?? randomBytes(6).toString('hex'));
     let written = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {

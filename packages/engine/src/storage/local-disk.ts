@@ -147,7 +147,7 @@ export const createLocalDiskBackend = (config: unknown, _deps: BackendDeps = {})
       const directory = path.dirname(target);
       await mkdir(directory, { recursive: true });
       await confined(directory);
-      const temporary = fsPath(partialKeyFor(key, randomBytes(8).toString('hex')));
+      const temporary = fsPath(partialKeyFor(key, options.uploadId ?? randomBytes(8).toString('hex')));
       const counter = byteCounter(options.sizeBytes);
       let renamed = false;
       try {

@@ -213,7 +213,7 @@ export const createRcloneBackend = (rawConfig: unknown, deps: RcloneBackendOptio
     const signal = options.signal;
     throwIfAborted(signal, 'storage');
     const file = await configFile();
-    const tempKey = partialKeyFor(key, randomBytes(6).toString('hex'));
+    const tempKey = partialKeyFor(key, options.uploadId ?? randomBytes(6).toString('hex'));
     let written = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {

@@ -424,7 +424,7 @@ export const createSftpBackend = (rawConfig: unknown, deps: SftpBackendOptions =
     throwIfAborted(signal, 'storage');
     const { sftp } = await connect();
     const target = remotePath(key);
-    const temp = remotePath(partialKeyFor(key, randomBytes(6).toString('hex')));
+    const temp = remotePath(partialKeyFor(key, options.uploadId ?? randomBytes(6).toString('hex')));
     let handle: Buffer | null = null;
     const onAbort = () => body.destroy(new EngineError('ENGINE_CANCELLED', 'storage', 'cancelled'));
     signal?.addEventListener('abort', onAbort, { once: true });

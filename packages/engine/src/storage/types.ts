@@ -21,6 +21,12 @@ export interface PutOptions {
   /** Small string metadata (e.g. `taskId`, `recordId`); backends that cannot store it ignore it. */
   metadata?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Lower-hex id of this upload, used in the name of the temporary sibling
+   * (`.<name>.backupx-<uploadId>.partial`) where a backend writes one: whoever records it can
+   * remove the leftover of an upload whose process died (a random id is used otherwise).
+   */
+  uploadId?: string;
 }
 
 export interface PutResult {

@@ -388,7 +388,7 @@ export const createWebdavBackend = (config: unknown, deps: BackendDeps = {}): St
       throwIfAborted(signal, 'storage');
       const slash = key.lastIndexOf('/');
       await ensureDirectory(slash >= 0 ? key.slice(0, slash) : '', signal, true);
-      const temporary = partialKeyFor(key, randomBytes(8).toString('hex'));
+      const temporary = partialKeyFor(key, options.uploadId ?? randomBytes(8).toString('hex'));
       const counter = byteCounter(options.sizeBytes);
       let sourceError: Error | undefined;
       body.on('error', (error) => {

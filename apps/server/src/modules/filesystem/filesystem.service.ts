@@ -12,19 +12,16 @@ export const FS_LIST_MAX_ENTRIES = 10_000;
 const invalidPath = (shown: string, why: string) =>
   new AppError('FS_PATH_INVALID', `Cannot list "${shown}": ${why}`);
 
+const reasons: Record<string, string> = {
+  ENOENT: 'it does not exist',
+  ENOTDIR: 'it is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
 const reasonOf = (error: unknown): string => {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'it does not exist';
-    case 'ENOTDIR':
-      return 'it is not a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    default:
-      return code ?? 'it cannot be read';
-  }
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return reasons[code] ?? (code === '' ? 'it cannot be read' : code);
 };
 
 /**

@@ -29,7 +29,7 @@ import { toIso, type Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { isWithinWindows, parseWindowsLenient } from '../tasks/maintenance-windows.ts';
-import { copiesOf, deleteCopies, type OpenedTarget, type TargetAccess } from './artifacts.ts';
+import { copiesOf, deleteCopies, uploadIdOf, type OpenedTarget, type TargetAccess } from './artifacts.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import { selectForDeletion } from './retention.ts';
 import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
@@ -397,6 +397,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         signal,
         log,
         metadata: { taskId: String(task.id), recordId: String(recordId) },
+        uploadId: uploadIdOf(recordId),
         ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
         onProgress: (progress) => {
           const total = progress.totalBytes ?? estimate;

@@ -321,7 +321,9 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
       expect(filesUnder(store)).toEqual([first.storagePath, third.storagePath, fourth.storagePath].sort());
     expect(second.status).toBe('success');
 
-    const locked = await api().delete<Envelope>(`/api/backup/records/${String(first.id)}`, undefined, { token: admin });
+    const locked = await api().delete<Envelope>(`/api/backup/records/${String(first.id)}`, undefined, {
+      token: admin,
+    });
     expect([locked.status, locked.body.code]).toEqual([400, 'BACKUP_RECORD_LOCKED']);
     await api().put(`/api/backup/records/${String(first.id)}/lock`, { locked: false }, { token: admin });
     const deleted = await api().delete<Envelope<{ deleted: boolean }>>(

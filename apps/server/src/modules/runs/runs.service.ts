@@ -8,7 +8,7 @@ import {
   type RestoreDetail,
   type RestoreSummary,
 } from '@backupx/contract';
-import { decodeManifest, isPartialKey } from '@backupx/engine';
+import { decodeManifest, partialKeyFor } from '@backupx/engine';
 import { AppError } from '../../lib/errors.ts';
 import { toIso, type Clock } from '../../lib/clock.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -18,6 +18,7 @@ import {
   deleteCopies,
   openFirstReadableCopy,
   parseUploadResults,
+  uploadIdOf,
   withBackend,
   type TargetAccess,
 } from './artifacts.ts';
@@ -159,19 +160,12 @@ export const createRunsService = (deps: RunsServiceDeps) => {
       ...(await repository.taskTargetIds(row.taskId)),
       ...parseUploadResults(row.storageUploadResults).map((result) => result.storageTargetId),
     ]);
-    const directory = path.posix.dirname(row.storagePath);
-    const base = path.posix.basename(row.storagePath);
     const problems: string[] = [];
     for (const targetId of targetIds) {
       try {
         await withBackend(deps.targets, targetId, async ({ backend }) => {
           await backend.delete(row.storagePath);
-          const listed = await backend.list(directory === '.' ? '' : directory).catch(() => []);
-          for (const object of listed) {
-            const name = path.posix.basename(object.key);
-            if (isPartialKey(object.key) && name.startsWith(`.${base}.backupx-`))
-              await backend.delete(object.key);
-          }
+          await backend.delete(partialKeyFor(row.storagePath, uploadIdOf(row.id)));
         });
       } catch (error) {
         problems.push(`target #${String(targetId)}: ${messageOf(error)}`);

@@ -1,8 +1,18 @@
+import { backupErrorsEnUS } from './errors-backups.en-US.ts';
+import { eventsEnUS } from './events.en-US.ts';
+import { notificationsEnUS } from './notifications.en-US.ts';
+import { overviewEnUS } from './overview.en-US.ts';
+import { storageEnUS } from './storage.en-US.ts';
+
 /**
  * English (en-US) strings of the console. This file defines the key set: zh-CN must have
  * exactly the same keys (checked at compile time by `LocaleResource` and by i18n.test.ts).
  */
 const enUS = {
+  ...storageEnUS,
+  ...notificationsEnUS,
+  ...eventsEnUS,
+  ...overviewEnUS,
   common: {
     appName: 'BackupX',
     save: 'Save',
@@ -410,6 +420,7 @@ const enUS = {
     subtitle: 'Your role does not allow you to open this page. Ask an administrator if you need access.',
   },
   errors: {
+    ...backupErrorsEnUS,
     INVALID_INPUT: 'Some values are invalid. Check the form and try again.',
     INVALID_JSON: 'The request could not be read by the server.',
     INVALID_ID: 'The identifier in the request is invalid.',

@@ -1,7 +1,16 @@
 import type { LocaleResource } from './en-US.ts';
+import { backupErrorsZhCN } from './errors-backups.zh-CN.ts';
+import { eventsZhCN } from './events.zh-CN.ts';
+import { notificationsZhCN } from './notifications.zh-CN.ts';
+import { overviewZhCN } from './overview.zh-CN.ts';
+import { storageZhCN } from './storage.zh-CN.ts';
 
 /** Simplified Chinese (zh-CN) strings. The type keeps the key set identical to en-US. */
 const zhCN: LocaleResource = {
+  ...storageZhCN,
+  ...notificationsZhCN,
+  ...eventsZhCN,
+  ...overviewZhCN,
   common: {
     appName: 'BackupX',
     save: '保存',
@@ -402,6 +411,7 @@ const zhCN: LocaleResource = {
     subtitle: '您的角色无权打开此页面。如需访问，请联系管理员。',
   },
   errors: {
+    ...backupErrorsZhCN,
     INVALID_INPUT: '部分输入无效，请检查表单后重试。',
     INVALID_JSON: '服务器无法解析该请求。',
     INVALID_ID: '请求中的标识无效。',

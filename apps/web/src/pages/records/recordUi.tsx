@@ -84,7 +84,7 @@ export function TaskTypeTag({ type }: { type: string }) {
 export function BackupKindTag({ kind }: { kind: 'full' | 'differential' | 'repository' }) {
   const { t } = useTranslation();
   return (
-    <Tag color={kind === 'full' ? 'default' : 'purple'} bordered={false} style={{ marginInlineEnd: 0 }}>
+    <Tag color={kind === 'full' ? 'default' : 'purple'} variant="filled" style={{ marginInlineEnd: 0 }}>
       {t(`records.kind.${kind}`)}
     </Tag>
   );

@@ -170,8 +170,11 @@ export function StorageTargetDrawer({
     };
   };
 
-  const isShown = (path: string[]) =>
-    path[0] === 'config' ? fields.some((field) => field.name === path[1]) : ['name', 'description'].includes(path[0] ?? '');
+  const resolveErrorPath = (path: string[]): string[] | null => {
+    const [head, field] = path;
+    if (head === 'config') return fields.some((entry) => entry.name === field) ? ['config', field ?? ''] : null;
+    return head === 'name' || head === 'description' ? [head] : null;
+  };
 
   const save = useMutation({
     mutationFn: (values: FormValues) => {
@@ -186,7 +189,7 @@ export function StorageTargetDrawer({
       onClose();
     },
     onError: (error) => {
-      applyApiFieldErrors(form, error, isShown);
+      applyApiFieldErrors(form, error, resolveErrorPath);
       void message.error(errorText(t, error));
     },
   });
@@ -200,7 +203,7 @@ export function StorageTargetDrawer({
     onMutate: () => setTestResult(null),
     onSuccess: (result) => setTestResult({ ok: true, message: result.message }),
     onError: (error) => {
-      applyApiFieldErrors(form, error, isShown);
+      applyApiFieldErrors(form, error, resolveErrorPath);
       setTestResult({ ok: false, error });
     },
   });

@@ -557,7 +557,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           mode="multiple"
           loading={targets.isPending}
           options={targetOptions}
-          optionFilterProp="label"
+          showSearch={{ optionFilterProp: 'label' }}
           placeholder={t('tasks.form.targetsPlaceholder')}
           data-testid="task-targets"
           notFoundContent={
