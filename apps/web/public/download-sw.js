@@ -1,3 +1,4 @@
+/* global self */
 /*
  * BackupX download helper (service worker, scope /__bx-download/).
  *
@@ -85,6 +86,11 @@ async function serve(nonce) {
     if (value !== null) headers.set(name, value);
   }
   if (!headers.has('Content-Disposition')) headers.set('Content-Disposition', 'attachment');
-  report({ nonce, ok: true, status: upstream.status, size: Number(upstream.headers.get('Content-Length') ?? 0) });
+  report({
+    nonce,
+    ok: true,
+    status: upstream.status,
+    size: Number(upstream.headers.get('Content-Length') ?? 0),
+  });
   return new Response(upstream.body, { status: 200, headers });
 }

@@ -2,6 +2,11 @@
 export const paths = {
   login: '/login',
   dashboard: '/dashboard',
+  backupTasks: '/backup/tasks',
+  backupRecords: '/backup/records',
+  restoreRecords: '/restore/records',
+  storageTargets: '/storage-targets',
+  notifications: '/settings/notifications',
   users: '/admin/users',
   apiKeys: '/admin/api-keys',
   audit: '/audit',

@@ -8,15 +8,32 @@ import { ApiKeysPage } from './pages/ApiKeysPage.tsx';
 import { AuditPage } from './pages/AuditPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
 import { paths } from './paths.ts';
+import { StorageTargetsPage } from './pages/storage/StorageTargetsPage.tsx';
+import { GoogleDriveCallbackPage } from './pages/storage/GoogleDriveCallbackPage.tsx';
+import { GOOGLE_DRIVE_CALLBACK_PATH } from './pages/storage/storageQueries.ts';
+import { NotificationsPage } from './pages/notifications/NotificationsPage.tsx';
+import { EventCenterProvider } from './events/EventCenterProvider.tsx';
+import { TasksPage } from './pages/tasks/TasksPage.tsx';
+import { RecordsPage } from './pages/records/RecordsPage.tsx';
+import { RestoresPage } from './pages/restores/RestoresPage.tsx';
 
 export function AppRoutes() {
   return (
     <Routes>
       <Route path={paths.login} element={<LoginPage />} />
       <Route element={<RequireAuth />}>
-        <Route element={<AppLayout />}>
+        <Route
+          element={
+            <EventCenterProvider>
+              <AppLayout />
+            </EventCenterProvider>
+          }
+        >
           <Route index element={<Navigate to={paths.dashboard} replace />} />
           <Route path={paths.dashboard} element={<DashboardPage />} />
+          <Route path={paths.backupTasks} element={<TasksPage />} />
+          <Route path={paths.backupRecords} element={<RecordsPage />} />
+          <Route path={paths.restoreRecords} element={<RestoresPage />} />
           <Route
             path={paths.users}
             element={
@@ -33,6 +50,16 @@ export function AppRoutes() {
               </RequireRole>
             }
           />
+          <Route path={paths.storageTargets} element={<StorageTargetsPage />} />
+          <Route
+            path={GOOGLE_DRIVE_CALLBACK_PATH}
+            element={
+              <RequireRole role="operator">
+                <GoogleDriveCallbackPage />
+              </RequireRole>
+            }
+          />
+          <Route path={paths.notifications} element={<NotificationsPage />} />
           <Route path={paths.audit} element={<AuditPage />} />
           <Route path={paths.settings} element={<SettingsPage />} />
         </Route>

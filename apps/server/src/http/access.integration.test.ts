@@ -89,11 +89,16 @@ describe.each(dialects)('route table access on %s', (dialect) => {
         ) {
           token = await master.login(`${caller.role}-user`, 'Password-123');
         }
-        const response = await master.api.request(route.method, pathFor(route), {
-          ...(token === undefined ? {} : { token }),
-          ...('apiKey' in caller && caller.apiKey !== undefined ? { apiKey: caller.apiKey } : {}),
-          ...(route.body !== undefined ? { json: {} } : {}),
-        });
+        const apiKey = 'apiKey' in caller && caller.apiKey !== undefined ? caller.apiKey : undefined;
+        // A live stream never ends: open it, take the status, and hang up.
+        const response =
+          route.responseKind === 'event-stream'
+            ? await openStream(`${master.url}${pathFor(route)}`, token, apiKey)
+            : await master.api.request(route.method, pathFor(route), {
+                ...(token === undefined ? {} : { token }),
+                ...(apiKey === undefined ? {} : { apiKey }),
+                ...(route.body !== undefined ? { json: {} } : {}),
+              });
         const outcome = expected(route, caller);
         const where = `${route.method} ${route.path} as ${caller.name} → ${response.status} ${response.text.slice(0, 160)}`;
         expect(response.status, where).toBeLessThan(500);
@@ -107,6 +112,25 @@ describe.each(dialects)('route table access on %s', (dialect) => {
     },
   );
 });
+
+/** Opens an SSE route and returns its status (and error body); a 200 stream is closed at once. */
+const openStream = async (
+  url: string,
+  token: string | undefined,
+  apiKey: string | undefined,
+): Promise<{ status: number; text: string; body: unknown }> => {
+  const controller = new AbortController();
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+  if (apiKey !== undefined) headers['X-Api-Key'] = apiKey;
+  const response = await fetch(url, { headers, signal: controller.signal });
+  if (response.status === 200) {
+    controller.abort();
+    return { status: 200, text: '', body: {} };
+  }
+  const text = await response.text();
+  return { status: response.status, text, body: JSON.parse(text) as unknown };
+};
 
 describe('route declarations', () => {
   it('refuses to build an app with a route that declares no role', async () => {

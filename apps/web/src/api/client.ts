@@ -216,11 +216,11 @@ async function callWithHeaders<R extends RouteSpec>(
 
   let status: number;
   let text: string;
-  let headers: Headers;
+  let responseHeaders: Headers;
   try {
     const response = await fetch(buildUrl(route, opts?.params, opts?.query), init);
     status = response.status;
-    headers = response.headers;
+    responseHeaders = response.headers;
     text = await response.text();
   } catch (error) {
     throw errorFromFetchFailure(error, opts?.signal);
@@ -249,7 +249,7 @@ async function callWithHeaders<R extends RouteSpec>(
     if (!checked.success)
       console.warn(`Response of ${route.method} ${route.path} does not match the contract`, checked.error);
   }
-  return { data: data as RouteResponse<R>, headers };
+  return { data: data as RouteResponse<R>, headers: responseHeaders };
 }
 
 /**
@@ -311,19 +311,12 @@ export async function openApiStream<R extends RouteSpec>(
 ): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(
-      buildUrl(
-        route,
-        options.params as Record<string, string | number> | undefined,
-        options.query as Record<string, unknown> | undefined,
-      ),
-      {
-        method: route.method,
-        headers: { Accept: options.accept ?? '*/*', ...authHeaders() },
-        signal: options.signal ?? null,
-        cache: 'no-store',
-      },
-    );
+    response = await fetch(buildUrl(route, options.params, options.query), {
+      method: route.method,
+      headers: { Accept: options.accept ?? '*/*', ...authHeaders() },
+      signal: options.signal ?? null,
+      cache: 'no-store',
+    });
   } catch (error) {
     throw errorFromFetchFailure(error, options.signal);
   }

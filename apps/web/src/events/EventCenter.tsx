@@ -30,7 +30,11 @@ export function EventCenter() {
           ? t('eventCenter.statusConnecting')
           : t('eventCenter.statusReconnecting');
   const statusColor =
-    status === 'open' ? token.colorSuccess : status === 'stopped' ? token.colorTextQuaternary : token.colorWarning;
+    status === 'open'
+      ? token.colorSuccess
+      : status === 'stopped'
+        ? token.colorTextQuaternary
+        : token.colorWarning;
 
   return (
     <>
@@ -156,13 +160,23 @@ function EventItem({ item, first }: { item: ReceivedEvent; first: boolean }) {
           {event.type}
         </Tag>
         {fields.length > 0 ? (
-          <dl style={{ margin: '6px 0 0', display: 'grid', gridTemplateColumns: 'auto 1fr', gap: '2px 12px' }}>
+          <dl
+            style={{ margin: '6px 0 0', display: 'grid', gridTemplateColumns: 'auto 1fr', gap: '2px 12px' }}
+          >
             {fields.map(([name, value]) => (
-              <FieldRow key={name} label={t(`eventCenter.fields.${name}`)} value={formatEventField(t, name, value)} danger={name === 'error'} />
+              <FieldRow
+                key={name}
+                label={t(`eventCenter.fields.${name}`)}
+                value={formatEventField(t, name, value)}
+                danger={name === 'error'}
+              />
             ))}
           </dl>
         ) : (
-          <Typography.Paragraph type="secondary" style={{ margin: '6px 0 0', whiteSpace: 'pre-line', fontSize: 12 }}>
+          <Typography.Paragraph
+            type="secondary"
+            style={{ margin: '6px 0 0', whiteSpace: 'pre-line', fontSize: 12 }}
+          >
             {event.body}
           </Typography.Paragraph>
         )}
@@ -177,7 +191,14 @@ function FieldRow({ label, value, danger }: { label: string; value: string; dang
   return (
     <>
       <dt style={{ fontSize: 12, color: token.colorTextSecondary }}>{label}</dt>
-      <dd style={{ fontSize: 12, margin: 0, overflowWrap: 'anywhere', color: danger ? token.colorError : token.colorText }}>
+      <dd
+        style={{
+          fontSize: 12,
+          margin: 0,
+          overflowWrap: 'anywhere',
+          color: danger ? token.colorError : token.colorText,
+        }}
+      >
         {value}
       </dd>
     </>

@@ -39,7 +39,7 @@ export function EventCenterProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [events, setEvents] = useState<ReceivedEvent[]>([]);
   const [readUpTo, setReadUpTo] = useState(0);
-  const [open, setOpen] = useState(false);
+  const [open, setOpenState] = useState(false);
   const [status, setStatus] = useState<EventStreamStatus>('connecting');
   const [retryAt, setRetryAt] = useState<number | undefined>(undefined);
   const listeners = useRef(new Set<Listener>());
@@ -84,10 +84,11 @@ export function EventCenterProvider({ children }: { children: ReactNode }) {
     return () => handle.stop();
   }, []);
 
-  const newest = events[0]?.id ?? 0;
-  useEffect(() => {
-    if (open) setReadUpTo(newest);
-  }, [open, newest]);
+  // Opening or closing the drawer marks everything received so far as read.
+  const setOpen = useCallback((next: boolean) => {
+    setOpenState(next);
+    setReadUpTo(nextId.current - 1);
+  }, []);
 
   const subscribe = useCallback((listener: Listener) => {
     listeners.current.add(listener);
@@ -96,11 +97,12 @@ export function EventCenterProvider({ children }: { children: ReactNode }) {
     };
   }, []);
   const clear = useCallback(() => setEvents([]), []);
-  const unread = events.filter((item) => item.id > readUpTo).length;
+  // While the drawer is open, arriving events are seen at once.
+  const unread = open ? 0 : events.filter((item) => item.id > readUpTo).length;
 
   const value = useMemo(
     () => ({ events, unread, status, retryAt, open, setOpen, clear, subscribe }),
-    [events, unread, status, retryAt, open, clear, subscribe],
+    [events, unread, status, retryAt, open, setOpen, clear, subscribe],
   );
   return <EventCenterContext value={value}>{children}</EventCenterContext>;
 }

@@ -92,6 +92,10 @@ export interface ReceivedEvent {
 }
 
 /** Prepends an event and keeps the newest `limit` ones (the center shows the last 50). */
-export function appendEvent(list: readonly ReceivedEvent[], item: ReceivedEvent, limit = 50): ReceivedEvent[] {
+export function appendEvent(
+  list: readonly ReceivedEvent[],
+  item: ReceivedEvent,
+  limit = 50,
+): ReceivedEvent[] {
   return [item, ...list].slice(0, Math.max(0, limit));
 }

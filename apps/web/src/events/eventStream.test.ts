@@ -55,7 +55,9 @@ describe('startEventStream', () => {
             );
           if (opened === 2) return Promise.resolve(streamOf(['event: x\ndata: {broken\n\n']));
           if (opened === 3) return Promise.reject(new Error('network down'));
-          return Promise.reject(new ApiError({ status: 401, code: 'AUTH_INVALID_TOKEN', message: 'expired' }));
+          return Promise.reject(
+            new ApiError({ status: 401, code: 'AUTH_INVALID_TOKEN', message: 'expired' }),
+          );
         },
       });
     });

@@ -121,7 +121,7 @@ export function startEventStream(options: EventStreamOptions): EventStreamHandle
         }
         // Network errors, 5xx, idle timeouts: retry below.
       }
-      if (stopped) return;
+      if (stopController.signal.aborted) return;
       const delay = reconnectDelayMs(attempt, options.minDelayMs, options.maxDelayMs);
       attempt += 1;
       setStatus('reconnecting', Date.now() + delay);

@@ -6,21 +6,17 @@ import type { EventDisplayField } from './eventMeta.ts';
 
 /** A field value as the event center shows it (sizes in bytes are made readable). */
 export function formatEventField(t: TFunction, name: EventDisplayField, value: string): string {
-  switch (name) {
-    case 'fileSize': {
-      const bytes = Number(value);
-      return Number.isFinite(bytes) ? formatBytes(bytes) : value;
-    }
-    case 'durationSeconds':
-      return t('eventCenter.seconds', { count: Number(value) });
-    case 'usageRate': {
-      const rate = Number(value);
-      // The capacity monitor sends a ratio (0.91) or a percentage (91); both read as 91 %.
-      return Number.isFinite(rate) ? `${(rate <= 1 ? rate * 100 : rate).toFixed(1)}%` : value;
-    }
-    default:
-      return value;
+  if (name === 'fileSize') {
+    const bytes = Number(value);
+    return Number.isFinite(bytes) ? formatBytes(bytes) : value;
   }
+  if (name === 'durationSeconds') return t('eventCenter.seconds', { count: Number(value) });
+  if (name === 'usageRate') {
+    const rate = Number(value);
+    // The capacity monitor sends a ratio (0.91) or a percentage (91); both read as 91 %.
+    return Number.isFinite(rate) ? `${(rate <= 1 ? rate * 100 : rate).toFixed(1)}%` : value;
+  }
+  return value;
 }
 
 /** One line describing an event for a toast: its subject and, for failures, the error. */

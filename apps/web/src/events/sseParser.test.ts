@@ -9,8 +9,16 @@ const feed = (chunks: string[]): SseFrame[] => {
 
 describe('createSseParser', () => {
   it('reads the connected comment, an event and a heartbeat as the master sends them', () => {
-    const data = JSON.stringify({ type: 'backup_success', title: 't', body: 'b', fields: {}, timestamp: 'x' });
-    const frames = feed([`: connected 1700000000\n\nevent: backup_success\ndata: ${data}\n\n: heartbeat 1700000025\n\n`]);
+    const data = JSON.stringify({
+      type: 'backup_success',
+      title: 't',
+      body: 'b',
+      fields: {},
+      timestamp: 'x',
+    });
+    const frames = feed([
+      `: connected 1700000000\n\nevent: backup_success\ndata: ${data}\n\n: heartbeat 1700000025\n\n`,
+    ]);
     expect(frames).toEqual([
       { kind: 'comment', text: 'connected 1700000000' },
       { kind: 'event', message: { event: 'backup_success', data, id: '' } },
@@ -30,7 +38,8 @@ describe('createSseParser', () => {
   });
 
   it('handles one character at a time', () => {
-    const frames = feed([...'event: tick\ndata: 1\n\n']);
+    const text = 'event: tick\ndata: 1\n\n';
+    const frames = feed(Array.from({ length: text.length }, (_, index) => text.slice(index, index + 1)));
     expect(frames).toEqual([{ kind: 'event', message: { event: 'tick', data: '1', id: '' } }]);
   });
 

@@ -39,7 +39,11 @@ export function createSseParser(): SseParser {
       if (dataLines.length > 0) {
         frames.push({
           kind: 'event',
-          message: { event: eventType === '' ? 'message' : eventType, data: dataLines.join('\n'), id: lastId },
+          message: {
+            event: eventType === '' ? 'message' : eventType,
+            data: dataLines.join('\n'),
+            id: lastId,
+          },
         });
       }
       resetEvent();

@@ -5,6 +5,11 @@ import {
   ApiOutlined,
   AuditOutlined,
   DashboardOutlined,
+  HddOutlined,
+  HistoryOutlined,
+  RollbackOutlined,
+  ScheduleOutlined,
+  NotificationOutlined,
   MenuFoldOutlined,
   MenuUnfoldOutlined,
   SafetyCertificateOutlined,
@@ -23,6 +28,7 @@ import { Logo, LogoMark } from '../components/Logo.tsx';
 import { paths } from '../paths.ts';
 import { LanguageSwitch, ThemeSwitch } from './PreferenceSwitches.tsx';
 import { UserMenu } from './UserMenu.tsx';
+import { EventCenter } from '../events/EventCenter.tsx';
 
 const ACCESS_GROUP = 'access';
 const SIDER_WIDTH = 256;
@@ -64,6 +70,13 @@ export function AppLayout() {
     const list: NonNullable<MenuProps['items']> = [
       { key: paths.dashboard, icon: <DashboardOutlined />, label: t('nav.dashboard') },
     ];
+    list.push(
+      { key: paths.backupTasks, icon: <ScheduleOutlined />, label: t('tasks.menu') },
+      { key: paths.backupRecords, icon: <HistoryOutlined />, label: t('records.menu') },
+      { key: paths.restoreRecords, icon: <RollbackOutlined />, label: t('restores.menu') },
+      { key: paths.storageTargets, icon: <HddOutlined />, label: t('storage.menu') },
+      { key: paths.notifications, icon: <NotificationOutlined />, label: t('notifications.menu') },
+    );
     if (isAdmin(user.role)) {
       list.push({
         key: ACCESS_GROUP,
@@ -163,6 +176,7 @@ export function AppLayout() {
           <Flex align="center" gap={4}>
             <LanguageSwitch />
             <ThemeSwitch />
+            <EventCenter />
             <UserMenu compact={!screens.md} />
           </Flex>
         </Layout.Header>

@@ -230,7 +230,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     targetIds: number[],
     recordId: number,
     expectedBytes: number,
-  ): Promise<{ opened: OpenedTarget[]; failed: UploadResult[] }> => {
+  ): Promise<{ opened: OpenedTarget[]; failed: UploadResult[]; usedBytes: Map<number, number> }> => {
     const opened: OpenedTarget[] = [];
     const failed: UploadResult[] = [];
     let used: Map<number, number> | undefined;
@@ -264,7 +264,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         });
       }
     }
-    return { opened, failed };
+    return { opened, failed, usedBytes: used ?? new Map<number, number>() };
   };
 
   const notify = async (task: BackupTaskRow, record: RecordRow): Promise<void> => {
@@ -357,6 +357,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     let errorMessage = '';
     const patch: Parameters<RunsRepository['updateRecord']>[1] = {};
     let uploadResults: UploadResult[] = [];
+    let storedBytes = 0;
     try {
       if (slots.busy) log('info', 'waiting for a free backup slot (backup.max_concurrent)');
       release = await slots.acquire(signal);
@@ -410,6 +411,21 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
           });
         },
       });
+      // The hard quota, now that the real size is known: a copy that does not fit is removed.
+      for (const [index, outcome] of result.targets.entries()) {
+        const opened_ = opened[index];
+        if (outcome.status !== 'success' || opened_ === undefined) continue;
+        const { quotaBytes, id } = opened_.target;
+        const usedBytes = targetSet.usedBytes.get(id) ?? 0;
+        if (quotaBytes > 0 && usedBytes + result.sizeBytes > quotaBytes) {
+          await opened_.backend.delete(result.objectKey).catch(() => undefined);
+          result.targets[index] = {
+            name: outcome.name,
+            status: 'failed',
+            error: `exceeds quota: ${String(usedBytes)} bytes used + ${String(result.sizeBytes)} bytes > quota ${String(quotaBytes)} bytes; the copy was removed`,
+          };
+        }
+      }
       uploadResults = [
         ...result.targets.map((outcome, index): UploadResult => {
           const target = opened[index]?.target;
@@ -429,6 +445,10 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         (a, b) => targetIds.indexOf(a.storageTargetId) - targetIds.indexOf(b.storageTargetId),
       );
       const primary = uploadResults.find((item) => item.status === 'success');
+      if (primary === undefined)
+        throw new Error(
+          uploadResults.map((item) => `${item.storageTargetName}: ${item.error ?? 'failed'}`).join('; '),
+        );
       hub.progress(
         recordId,
         {
@@ -436,7 +456,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
           totalBytes: result.sizeBytes,
           percent: 100,
           speedBps: 0,
-          targetName: primary?.storageTargetName ?? '',
+          targetName: primary.storageTargetName,
         },
         true,
       );
@@ -445,12 +465,13 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       for (const failure of failures)
         log('warn', `${failure.storageTargetName} did not get a copy: ${failure.error ?? ''}`);
       status = 'success';
+      storedBytes = result.sizeBytes;
       Object.assign(patch, {
         fileName: result.fileName,
         fileSize: result.sizeBytes,
         checksum: result.sha256,
         storagePath: result.objectKey,
-        storageTargetId: primary?.storageTargetId ?? targetIds[0] ?? 0,
+        storageTargetId: primary.storageTargetId,
         backupKind: result.backupKind,
         baseRecordId: result.backupKind === 'differential' ? baseRecordId : 0,
         manifest: result.manifest === undefined ? '' : encodeManifest(result.manifest),
@@ -487,7 +508,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       status,
       taskType: typeLabel(task.type),
       durationSeconds,
-      bytes: Number(patch.fileSize ?? 0),
+      bytes: status === 'success' ? storedBytes : 0,
     });
     if (status === 'success') {
       try {

@@ -411,6 +411,174 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     expect(filesUnder(storeA)).toEqual(before);
   });
 
+  it('publishes backup results to the event bus (SSE and notifications; quirk 2 fixed)', async () => {
+    const seen: { type: string; fields: Record<string, unknown> }[] = [];
+    const unsubscribe = master.container.services.events.subscribe((event) => seen.push(event));
+    try {
+      const record = await run(taskId);
+      expect(seen.find((event) => event.type === 'backup_success')?.fields).toMatchObject({
+        recordId: record.id,
+        taskName: 'site files',
+        fileName: record.fileName,
+      });
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  it('enforces a hard quota: removes a copy that does not fit, refuses a run that cannot fit', async () => {
+    const quotaDir = path.join(work, 'store-quota');
+    const small = await api().post<Envelope<{ id: number }>>(
+      '/api/storage-targets',
+      { name: 'tiny quota', type: 'local_disk', quotaBytes: 1024, config: { basePath: quotaDir } },
+      { token: admin },
+    );
+    expect(small.status, small.text).toBe(200);
+    const quotaTask = await createTask({
+      name: 'over quota',
+      type: 'file',
+      sourcePaths: [source],
+      storageTargetIds: [small.body.data.id],
+    });
+    const tooBig = await run(quotaTask);
+    expect(tooBig.status).toBe('failed');
+    expect(tooBig.errorMessage).toContain('exceeds quota');
+    expect(filesUnder(quotaDir)).toEqual([]);
+
+    await api().put(
+      `/api/storage-targets/${String(small.body.data.id)}`,
+      { name: 'tiny quota', type: 'local_disk', quotaBytes: 0 },
+      { token: admin },
+    );
+    const fits = await run(quotaTask);
+    expect(fits.status, fits.errorMessage).toBe('success');
+    await api().put(
+      `/api/storage-targets/${String(small.body.data.id)}`,
+      { name: 'tiny quota', type: 'local_disk', quotaBytes: fits.fileSize + 10 },
+      { token: admin },
+    );
+    const refused = await run(quotaTask);
+    expect(refused.status).toBe('failed');
+    expect(refused.errorMessage).toContain('exceeds quota');
+    expect(filesUnder(quotaDir)).toEqual([fits.storagePath]);
+  });
+
+  it('answers bad input on record routes with a clear 4xx and changes nothing', async () => {
+    const before = (await api().get<Envelope<RecordSummary[]>>('/api/backup/records', { token: viewer })).body
+      .data;
+    const id = (before[0] as RecordSummary).id;
+    const cases: [string, Promise<{ status: number; body: Envelope }>, number, string][] = [
+      [
+        'lock unknown',
+        api().put<Envelope>('/api/backup/records/999999/lock', { locked: true }, { token: admin }),
+        404,
+        'BACKUP_RECORD_NOT_FOUND',
+      ],
+      [
+        'lock wrong type',
+        api().put<Envelope>(`/api/backup/records/${String(id)}/lock`, { locked: 'yes' }, { token: admin }),
+        400,
+        'INVALID_INPUT',
+      ],
+      [
+        'lock extra field',
+        api().put<Envelope>(
+          `/api/backup/records/${String(id)}/lock`,
+          { locked: true, x: 1 },
+          { token: admin },
+        ),
+        400,
+        'INVALID_INPUT',
+      ],
+      [
+        'lock by viewer',
+        api().put<Envelope>(`/api/backup/records/${String(id)}/lock`, { locked: true }, { token: viewer }),
+        403,
+        'AUTH_FORBIDDEN',
+      ],
+      [
+        'get invalid id',
+        api().get<Envelope>('/api/backup/records/abc', { token: viewer }),
+        400,
+        'INVALID_ID',
+      ],
+      [
+        'contents unknown',
+        api().get<Envelope>('/api/backup/records/999999/contents', { token: viewer }),
+        404,
+        'BACKUP_RECORD_NOT_FOUND',
+      ],
+      [
+        'download unknown',
+        api().get<Envelope>('/api/backup/records/999999/download', { token: viewer }),
+        404,
+        'BACKUP_RECORD_NOT_FOUND',
+      ],
+      [
+        'delete unknown',
+        api().delete<Envelope>('/api/backup/records/999999', undefined, { token: admin }),
+        404,
+        'BACKUP_RECORD_NOT_FOUND',
+      ],
+      [
+        'batch delete empty',
+        api().post<Envelope>('/api/backup/records/batch-delete', { ids: [] }, { token: admin }),
+        400,
+        'INVALID_INPUT',
+      ],
+      [
+        'batch delete zero id',
+        api().post<Envelope>('/api/backup/records/batch-delete', { ids: [0] }, { token: admin }),
+        400,
+        'INVALID_INPUT',
+      ],
+      [
+        'batch run by viewer',
+        api().post<Envelope>('/api/backup/tasks/batch/run', { ids: [taskId] }, { token: viewer }),
+        403,
+        'AUTH_FORBIDDEN',
+      ],
+      [
+        'restore list bad status',
+        api().get<Envelope>('/api/restore/records?status=nope', { token: viewer }),
+        400,
+        'RESTORE_FILTER_INVALID',
+      ],
+      [
+        'restore unknown',
+        api().get<Envelope>('/api/restore/records/999999', { token: viewer }),
+        404,
+        'RESTORE_RECORD_NOT_FOUND',
+      ],
+      [
+        'list page size too big',
+        api().get<Envelope>('/api/backup/records?pageSize=100000', { token: viewer }),
+        400,
+        'BACKUP_RECORD_FILTER_INVALID',
+      ],
+    ];
+    for (const [name, request, status, code] of cases) {
+      const response = await request;
+      expect([name, response.status, response.body.code]).toEqual([name, status, code]);
+    }
+    const malformed = await fetch(`${master.url}/api/backup/records/batch-delete`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: '{"ids": [1,',
+    });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as Envelope).code).toBe('INVALID_JSON');
+    const oversize = await fetch(`${master.url}/api/backup/records/batch-delete`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ids: [1], pad: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(oversize.status).toBe(413);
+    const after = (await api().get<Envelope<RecordSummary[]>>('/api/backup/records', { token: viewer })).body
+      .data;
+    expect(after).toEqual(before);
+  });
+
   it('batch-deletes records, skipping locked ones', async () => {
     const records = (
       await api().get<Envelope<RecordSummary[]>>(

@@ -33,12 +33,12 @@ const streamLog = async (
   heartbeat.unref();
   try {
     if (hub.isLive(recordId) || hub.snapshot(recordId).length > 0) {
-      let done = false;
+      const state = { done: false };
       const unsubscribe = hub.subscribe(recordId, (event) => {
         sse.send('log', event);
-        if (event.completed) done = true;
+        if (event.completed) state.done = true;
       });
-      if (!done) {
+      if (!state.done) {
         await Promise.race([
           sse.closed,
           new Promise<void>((resolve) => {

@@ -66,8 +66,7 @@ const toSummary = (row: RecordRow): RecordSummary => ({
   locked: row.locked === 1,
   backupKind: row.backupKind as RecordSummary['backupKind'],
   baseRecordId: row.baseRecordId,
-  hasContents:
-    row.status === 'success' && (Number(row.hasManifest) === 1 || row.backupKind === 'differential'),
+  hasContents: row.status === 'success' && (row.hasManifest === 1 || row.backupKind === 'differential'),
 });
 
 const toRestoreSummary = (row: RestoreRow): RestoreSummary => ({

@@ -23,7 +23,14 @@ interface DonutChartProps {
 }
 
 /** A ring of proportional slices with the total in its centre and a legend beside it, as SVG. */
-export function DonutChart({ data, formatValue, centerCaption, size = 180, ariaLabel, testId }: DonutChartProps) {
+export function DonutChart({
+  data,
+  formatValue,
+  centerCaption,
+  size = 180,
+  ariaLabel,
+  testId,
+}: DonutChartProps) {
   const { token } = theme.useToken();
   const [hovered, setHovered] = useState<string | null>(null);
   const slices = donutSlices(data.map((datum) => datum.value));
@@ -36,7 +43,14 @@ export function DonutChart({ data, formatValue, centerCaption, size = 180, ariaL
   return (
     <Flex gap={24} align="center" wrap justify="center" data-testid={testId}>
       <svg width={size} height={size} role="img" aria-label={ariaLabel} style={{ flex: '0 0 auto' }}>
-        <circle cx={center} cy={center} r={(outer + inner) / 2} fill="none" stroke={token.colorFillSecondary} strokeWidth={outer - inner} />
+        <circle
+          cx={center}
+          cy={center}
+          r={(outer + inner) / 2}
+          fill="none"
+          stroke={token.colorFillSecondary}
+          strokeWidth={outer - inner}
+        />
         {data.map((datum, index) => {
           const slice = slices[index];
           if (!slice || slice.fraction <= 0) return null;
@@ -90,7 +104,10 @@ export function DonutChart({ data, formatValue, centerCaption, size = 180, ariaL
                 <Swatch color={datum.color} />
                 {datum.label}
               </Typography.Text>
-              <Typography.Text type="secondary" style={{ whiteSpace: 'nowrap', fontVariantNumeric: 'tabular-nums' }}>
+              <Typography.Text
+                type="secondary"
+                style={{ whiteSpace: 'nowrap', fontVariantNumeric: 'tabular-nums' }}
+              >
                 {formatValue(datum.value)} · {(fraction * 100).toFixed(fraction >= 0.1 ? 0 : 1)}%
               </Typography.Text>
             </Flex>

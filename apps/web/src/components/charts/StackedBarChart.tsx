@@ -168,7 +168,9 @@ export function StackedBarChart({
                   <Swatch color={item.color} />
                   {item.label}
                 </span>
-                <span style={{ fontVariantNumeric: 'tabular-nums' }}>{hoveredDatum.values[item.key] ?? 0}</span>
+                <span style={{ fontVariantNumeric: 'tabular-nums' }}>
+                  {hoveredDatum.values[item.key] ?? 0}
+                </span>
               </Flex>
             ))}
           </div>

@@ -79,5 +79,11 @@ export function groupSmallest<T>(
   if (sorted.length <= limit) return sorted;
   const kept = sorted.slice(0, Math.max(0, limit - 1));
   const rest = sorted.slice(Math.max(0, limit - 1));
-  return [...kept, makeOther(rest.reduce((sum, entry) => sum + valueOf(entry), 0), rest.length)];
+  return [
+    ...kept,
+    makeOther(
+      rest.reduce((sum, entry) => sum + valueOf(entry), 0),
+      rest.length,
+    ),
+  ];
 }

@@ -3,6 +3,9 @@ import { eventsEnUS } from './events.en-US.ts';
 import { notificationsEnUS } from './notifications.en-US.ts';
 import { overviewEnUS } from './overview.en-US.ts';
 import { storageEnUS } from './storage.en-US.ts';
+import { tasksEnUS } from './tasks.en-US.ts';
+import { recordsEnUS } from './records.en-US.ts';
+import { restoresEnUS } from './restores.en-US.ts';
 
 /**
  * English (en-US) strings of the console. This file defines the key set: zh-CN must have
@@ -13,6 +16,9 @@ const enUS = {
   ...notificationsEnUS,
   ...eventsEnUS,
   ...overviewEnUS,
+  ...tasksEnUS,
+  ...recordsEnUS,
+  ...restoresEnUS,
   common: {
     appName: 'BackupX',
     save: 'Save',

@@ -23,7 +23,8 @@ export const notificationsEnUS = {
     failureOn: 'Failure',
     failureOff: 'No failure',
     legacyRule: 'Backup results only',
-    legacyRuleHelp: 'No event type chosen: the channel gets backup successes and failures as its switches say.',
+    legacyRuleHelp:
+      'No event type chosen: the channel gets backup successes and failures as its switches say.',
     test: 'Test',
     testSentTo: 'Test message sent through “{{name}}”',
     testFailedFor: 'The test message through “{{name}}” failed',

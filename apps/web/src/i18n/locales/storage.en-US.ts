@@ -3,7 +3,8 @@ export const storageEnUS = {
   storage: {
     menu: 'Storage targets',
     title: 'Storage targets',
-    description: 'Where backups are written: local disks, S3-compatible buckets, WebDAV, FTP, SFTP, Azure, Google Drive and rclone remotes.',
+    description:
+      'Where backups are written: local disks, S3-compatible buckets, WebDAV, FTP, SFTP, Azure, Google Drive and rclone remotes.',
     create: 'Add storage target',
     createTitle: 'Add a storage target',
     editTitle: 'Edit “{{name}}”',
@@ -31,7 +32,8 @@ export const storageEnUS = {
     testFailedShort: 'Connection failed',
     deleted: 'Storage target “{{name}}” deleted',
     deleteConfirmTitle: 'Delete “{{name}}”?',
-    deleteConfirmDescription: 'Backups already written there stay on the storage, but BackupX forgets the target.',
+    deleteConfirmDescription:
+      'Backups already written there stay on the storage, but BackupX forgets the target.',
     inUseTitle: '“{{name}}” is still in use',
     usageUnavailable: 'Usage is not available right now.',
     capacityUsed: '{{used}} used of {{total}}',
@@ -77,7 +79,8 @@ export const storageEnUS = {
     backToList: 'Back to storage targets',
     rcloneHelpTitle: '{{name}} through rclone',
     rcloneUnknownBackend: 'This rclone backend is not available in the installed rclone',
-    rcloneHelp: 'Options are passed to rclone as they are. Required options come first; the rest are under “Advanced”.',
+    rcloneHelp:
+      'Options are passed to rclone as they are. Required options come first; the rest are under “Advanced”.',
     types: {
       local_disk: 'Local disk',
       s3: 'S3 compatible',

@@ -6,7 +6,8 @@ export const storageZhCN: DeepStrings<typeof storageEnUS> = {
   storage: {
     menu: '存储目标',
     title: '存储目标',
-    description: '备份写入的位置：本地磁盘、S3 兼容存储桶、WebDAV、FTP、SFTP、Azure、Google Drive 和 rclone 远端。',
+    description:
+      '备份写入的位置：本地磁盘、S3 兼容存储桶、WebDAV、FTP、SFTP、Azure、Google Drive 和 rclone 远端。',
     create: '添加存储目标',
     createTitle: '添加存储目标',
     editTitle: '编辑“{{name}}”',
@@ -69,7 +70,8 @@ export const storageZhCN: DeepStrings<typeof storageEnUS> = {
     secretStored: '已保存该值；留空则保持不变。',
     googleAuthorize: '授权 Google Drive',
     googleHelpTitle: '使用 Google 账号连接',
-    googleHelpCreate: '填写 Google Cloud 项目的 OAuth 客户端 ID 和密钥，然后点击“授权 Google Drive”。Google 会跳转回本页并保存该目标。',
+    googleHelpCreate:
+      '填写 Google Cloud 项目的 OAuth 客户端 ID 和密钥，然后点击“授权 Google Drive”。Google 会跳转回本页并保存该目标。',
     googleHelpEdit: '重新授权可连接其他 Google 账号，或恢复被撤销的访问权限。',
     googleConnected: 'Google Drive 目标“{{name}}”已连接',
     googleCompleting: '正在完成 Google Drive 授权…',

@@ -189,7 +189,8 @@ export const tasksEnUS = {
       keepWeekly: 'Weekly',
       keepMonthly: 'Monthly',
       keepYearly: 'Yearly',
-      gfsHelp: 'Keeps the newest backup of each day, week, month and year. Any value above 0 replaces the simple policy.',
+      gfsHelp:
+        'Keeps the newest backup of each day, week, month and year. Any value above 0 replaces the simple policy.',
       tags: 'Tags',
       tagsHelp: 'Used to filter and group tasks.',
       tagsPlaceholder: 'e.g. production',
@@ -253,23 +254,4 @@ export const tasksEnUS = {
       updated: 'Updated',
     },
   },
-};
-
-/** Messages of the error codes the tasks page can meet. */
-export const tasksErrorsEnUS = {
-  BACKUP_TASK_NOT_FOUND: 'This backup task does not exist (anymore).',
-  BACKUP_TASK_NAME_EXISTS: 'Another backup task already has this name.',
-  BACKUP_TASK_INVALID: 'The task is invalid. Check the highlighted fields.',
-  BACKUP_STORAGE_TARGET_INVALID: 'Choose at least one existing storage target.',
-  BACKUP_TASK_DIFF_UNSUPPORTED: 'Differential backups are available for file tasks only.',
-  BACKUP_TASK_REPOSITORY_UNSUPPORTED: 'Repository mode is not available for this task.',
-  BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: 'Differential backups run on the master only.',
-  BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED: 'Encrypted backups run on the master only.',
-  BACKUP_TASK_ALREADY_RUNNING: 'A run of this task is still in progress.',
-  BACKUP_TASK_OUTSIDE_WINDOW: 'Now is outside every maintenance window of this task.',
-  BACKUP_TASK_SCHEDULE_FAILED: 'The schedule of the task could not be set. Check the server log.',
-  BACKUP_TASK_DEPENDENCY_INVALID: 'An upstream task does not exist, is the task itself, or would close a cycle.',
-  BACKUP_STORAGE_QUOTA_EXCEEDED: 'The backup would exceed the quota of the storage target.',
-  DATABASE_DISCOVERY_FAILED: 'The database server could not be reached or listed with these credentials.',
-  FS_PATH_INVALID: 'This folder does not exist or cannot be read.',
 };

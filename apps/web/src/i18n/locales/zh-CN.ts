@@ -4,6 +4,9 @@ import { eventsZhCN } from './events.zh-CN.ts';
 import { notificationsZhCN } from './notifications.zh-CN.ts';
 import { overviewZhCN } from './overview.zh-CN.ts';
 import { storageZhCN } from './storage.zh-CN.ts';
+import { tasksZhCN } from './tasks.zh-CN.ts';
+import { recordsZhCN } from './records.zh-CN.ts';
+import { restoresZhCN } from './restores.zh-CN.ts';
 
 /** Simplified Chinese (zh-CN) strings. The type keeps the key set identical to en-US. */
 const zhCN: LocaleResource = {
@@ -11,6 +14,9 @@ const zhCN: LocaleResource = {
   ...notificationsZhCN,
   ...eventsZhCN,
   ...overviewZhCN,
+  ...tasksZhCN,
+  ...recordsZhCN,
+  ...restoresZhCN,
   common: {
     appName: 'BackupX',
     save: '保存',

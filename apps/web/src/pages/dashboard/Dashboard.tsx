@@ -53,12 +53,14 @@ export function Dashboard() {
   });
   const timeline = useQuery({
     queryKey: dashboardKeys.timeline(DASHBOARD_DAYS),
-    queryFn: ({ signal }) => apiCall(apiRoutes.dashboard.timeline, { query: { days: String(DASHBOARD_DAYS) }, signal }),
+    queryFn: ({ signal }) =>
+      apiCall(apiRoutes.dashboard.timeline, { query: { days: String(DASHBOARD_DAYS) }, signal }),
     refetchInterval: 60_000,
   });
   const breakdown = useQuery({
     queryKey: dashboardKeys.breakdown(DASHBOARD_DAYS),
-    queryFn: ({ signal }) => apiCall(apiRoutes.dashboard.breakdown, { query: { days: String(DASHBOARD_DAYS) }, signal }),
+    queryFn: ({ signal }) =>
+      apiCall(apiRoutes.dashboard.breakdown, { query: { days: String(DASHBOARD_DAYS) }, signal }),
     refetchInterval: 60_000,
   });
 
@@ -75,14 +77,22 @@ export function Dashboard() {
       (timeline.data ?? []).map((point) => ({
         key: point.date,
         label: shortDay(point.date),
-        values: { success: point.success, failed: point.failed, other: Math.max(0, point.total - point.success - point.failed) },
+        values: {
+          success: point.success,
+          failed: point.failed,
+          other: Math.max(0, point.total - point.success - point.failed),
+        },
       })),
     [timeline.data],
   );
   const trendTotals = useMemo(
     () =>
       (timeline.data ?? []).reduce(
-        (sum, point) => ({ success: sum.success + point.success, failed: sum.failed + point.failed, total: sum.total + point.total }),
+        (sum, point) => ({
+          success: sum.success + point.success,
+          failed: sum.failed + point.failed,
+          total: sum.total + point.total,
+        }),
         { success: 0, failed: 0, total: 0 },
       ),
     [timeline.data],
@@ -96,7 +106,11 @@ export function Dashboard() {
             label: entry.targetName || t('overview.deletedTarget', { id: entry.storageTargetId }),
             value: entry.totalSize,
           }))
-        : (breakdown.data?.byStorage ?? []).map((entry) => ({ key: entry.key, label: entry.label, value: entry.totalSize }));
+        : (breakdown.data?.byStorage ?? []).map((entry) => ({
+            key: entry.key,
+            label: entry.label,
+            value: entry.totalSize,
+          }));
     return groupSmallest(
       source.filter((entry) => entry.value > 0),
       (entry) => entry.value,
@@ -121,7 +135,8 @@ export function Dashboard() {
   );
 
   const successRate = data?.successRate ?? 0;
-  const rateColor = successRate >= 95 ? token.colorSuccess : successRate >= 80 ? token.colorWarning : token.colorError;
+  const rateColor =
+    successRate >= 95 ? token.colorSuccess : successRate >= 80 ? token.colorWarning : token.colorError;
   const hasNoTasks = data !== undefined && data.totalTasks === 0;
 
   return (
@@ -134,7 +149,13 @@ export function Dashboard() {
             <Tooltip title={t('eventCenter.statusHelp')}>
               <Tag
                 color={streamStatus === 'open' ? 'success' : 'default'}
-                icon={streamStatus === 'open' ? <CheckCircleOutlined /> : <ReloadOutlined spin={streamStatus !== 'stopped'} />}
+                icon={
+                  streamStatus === 'open' ? (
+                    <CheckCircleOutlined />
+                  ) : (
+                    <ReloadOutlined spin={streamStatus !== 'stopped'} />
+                  )
+                }
                 style={{ marginInlineEnd: 0, alignSelf: 'center' }}
                 data-testid="dashboard-live"
                 data-status={streamStatus}
@@ -146,7 +167,9 @@ export function Dashboard() {
               <Button
                 icon={<ReloadOutlined />}
                 aria-label={t('common.refresh')}
-                loading={(stats.isFetching || timeline.isFetching || breakdown.isFetching) && !stats.isPending}
+                loading={
+                  (stats.isFetching || timeline.isFetching || breakdown.isFetching) && !stats.isPending
+                }
                 onClick={() => void refreshAll()}
                 data-testid="dashboard-refresh"
               />
@@ -168,12 +191,18 @@ export function Dashboard() {
             </Typography.Title>
             <Typography.Text type="secondary">
               {data?.lastBackupAt
-                ? t('overview.welcomeLastBackup', { time: formatRelativeTime(data.lastBackupAt, now, i18n.language) })
+                ? t('overview.welcomeLastBackup', {
+                    time: formatRelativeTime(data.lastBackupAt, now, i18n.language),
+                  })
                 : t('dashboard.welcomeSubtitle', { role: t(`roles.${user.role}`) })}
             </Typography.Text>
           </div>
           <Flex gap={8} wrap>
-            <Tag color={user.twoFactorEnabled ? 'success' : 'warning'} icon={<SafetyOutlined />} style={{ marginInlineEnd: 0, alignSelf: 'center' }}>
+            <Tag
+              color={user.twoFactorEnabled ? 'success' : 'warning'}
+              icon={<SafetyOutlined />}
+              style={{ marginInlineEnd: 0, alignSelf: 'center' }}
+            >
               {user.twoFactorEnabled ? t('dashboard.twoFactorOn') : t('dashboard.twoFactorOff')}
             </Tag>
             {writable ? (
@@ -190,7 +219,9 @@ export function Dashboard() {
         </Flex>
       </Card>
 
-      {loadError ? <LoadError error={loadError} onRetry={() => void refreshAll()} style={{ marginBottom: 24 }} /> : null}
+      {loadError ? (
+        <LoadError error={loadError} onRetry={() => void refreshAll()} style={{ marginBottom: 24 }} />
+      ) : null}
 
       {hasNoTasks ? <GettingStarted writable={writable} /> : null}
 
@@ -214,7 +245,10 @@ export function Dashboard() {
               value={data ? `${successRate.toFixed(1)}%` : t('common.none')}
               icon={<CheckCircleOutlined />}
               color={data && trendTotals.total > 0 ? rateColor : token.colorSuccess}
-              footer={t('overview.statSuccessRateFooter', { success: trendTotals.success, total: trendTotals.total })}
+              footer={t('overview.statSuccessRateFooter', {
+                success: trendTotals.success,
+                total: trendTotals.total,
+              })}
               loading={stats.isPending}
             />
           </div>
@@ -242,7 +276,11 @@ export function Dashboard() {
                 data ? (
                   data.lastBackupAt ? (
                     <Tooltip title={formatDateTime(data.lastBackupAt)}>
-                      <span>{t('overview.statLastBackup', { time: formatRelativeTime(data.lastBackupAt, now, i18n.language) })}</span>
+                      <span>
+                        {t('overview.statLastBackup', {
+                          time: formatRelativeTime(data.lastBackupAt, now, i18n.language),
+                        })}
+                      </span>
                     </Tooltip>
                   ) : (
                     t('overview.statNoBackupYet')
@@ -276,7 +314,7 @@ export function Dashboard() {
                 series={[
                   { key: 'success', label: t('overview.recordStatus.success'), color: token.colorSuccess },
                   { key: 'failed', label: t('overview.recordStatus.failed'), color: token.colorError },
-                  ...(trend.some((point) => (point.values.other ?? 0) > 0)
+                  ...(trend.some((point) => point.values.other > 0)
                     ? [{ key: 'other', label: t('overview.otherStatuses'), color: token.colorTextQuaternary }]
                     : []),
                 ]}
@@ -359,7 +397,12 @@ function GettingStarted({ writable }: { writable: boolean }) {
             {
               title: t('overview.startStepStorage'),
               content: writable ? (
-                <Button type="link" size="small" style={{ padding: 0 }} onClick={() => void navigate(paths.storageTargets)}>
+                <Button
+                  type="link"
+                  size="small"
+                  style={{ padding: 0 }}
+                  onClick={() => void navigate(paths.storageTargets)}
+                >
                   {t('overview.addStorage')}
                 </Button>
               ) : undefined,
@@ -367,7 +410,12 @@ function GettingStarted({ writable }: { writable: boolean }) {
             {
               title: t('overview.startStepTask'),
               content: writable ? (
-                <Button type="link" size="small" style={{ padding: 0 }} onClick={() => void navigate(TASKS_URL)}>
+                <Button
+                  type="link"
+                  size="small"
+                  style={{ padding: 0 }}
+                  onClick={() => void navigate(TASKS_URL)}
+                >
                   {t('overview.newTask')}
                 </Button>
               ) : undefined,

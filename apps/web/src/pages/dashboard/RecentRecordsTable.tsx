@@ -1,7 +1,13 @@
 import type { HTMLAttributes } from 'react';
 import { Empty, Flex, Table, Tag, Tooltip, Typography } from 'antd';
 import type { TableColumnsType } from 'antd';
-import { CheckCircleOutlined, CloseCircleOutlined, LockOutlined, MinusCircleOutlined, SyncOutlined } from '@ant-design/icons';
+import {
+  CheckCircleOutlined,
+  CloseCircleOutlined,
+  LockOutlined,
+  MinusCircleOutlined,
+  SyncOutlined,
+} from '@ant-design/icons';
 import { useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import type { DashboardRecord } from '@backupx/contract';
@@ -16,18 +22,42 @@ export function RecordStatusTag({ status, testId }: { status: string; testId?: s
   const label = translateDynamic(t, `overview.recordStatus.${status}`, status);
   switch (status) {
     case 'success':
-      return <Tag color="success" icon={<CheckCircleOutlined />} data-testid={testId} data-status={status}>{label}</Tag>;
+      return (
+        <Tag color="success" icon={<CheckCircleOutlined />} data-testid={testId} data-status={status}>
+          {label}
+        </Tag>
+      );
     case 'failed':
-      return <Tag color="error" icon={<CloseCircleOutlined />} data-testid={testId} data-status={status}>{label}</Tag>;
+      return (
+        <Tag color="error" icon={<CloseCircleOutlined />} data-testid={testId} data-status={status}>
+          {label}
+        </Tag>
+      );
     case 'running':
-      return <Tag color="processing" icon={<SyncOutlined spin />} data-testid={testId} data-status={status}>{label}</Tag>;
+      return (
+        <Tag color="processing" icon={<SyncOutlined spin />} data-testid={testId} data-status={status}>
+          {label}
+        </Tag>
+      );
     default:
-      return <Tag icon={<MinusCircleOutlined />} data-testid={testId} data-status={status}>{label}</Tag>;
+      return (
+        <Tag icon={<MinusCircleOutlined />} data-testid={testId} data-status={status}>
+          {label}
+        </Tag>
+      );
   }
 }
 
 /** The newest records; a row opens the record's details on the records page. */
-export function RecentRecordsTable({ records, loading, now }: { records: readonly DashboardRecord[]; loading: boolean; now: number }) {
+export function RecentRecordsTable({
+  records,
+  loading,
+  now,
+}: {
+  records: readonly DashboardRecord[];
+  loading: boolean;
+  now: number;
+}) {
   const { t, i18n } = useTranslation();
   const navigate = useNavigate();
   const units = useDurationUnits();
@@ -113,7 +143,7 @@ export function RecentRecordsTable({ records, loading, now }: { records: readonl
       rowKey="id"
       size="middle"
       columns={columns}
-      dataSource={records as DashboardRecord[]}
+      dataSource={records}
       loading={loading}
       pagination={false}
       scroll={{ x: 'max-content' }}
@@ -128,7 +158,9 @@ export function RecentRecordsTable({ records, loading, now }: { records: readonl
           },
         }) as HTMLAttributes<HTMLElement>
       }
-      locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('overview.noRecords')} /> }}
+      locale={{
+        emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('overview.noRecords')} />,
+      }}
     />
   );
 }

@@ -1,5 +1,22 @@
 import { useEffect, useState } from 'react';
-import { Alert, App, Button, Col, Divider, Drawer, Flex, Form, Input, InputNumber, Row, Segmented, Select, Skeleton, Switch, Typography } from 'antd';
+import {
+  Alert,
+  App,
+  Button,
+  Col,
+  Divider,
+  Drawer,
+  Flex,
+  Form,
+  Input,
+  InputNumber,
+  Row,
+  Segmented,
+  Select,
+  Skeleton,
+  Switch,
+  Typography,
+} from 'antd';
 import { SendOutlined } from '@ant-design/icons';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -11,7 +28,12 @@ import { errorText } from '../../lib/i18n-helpers.ts';
 import { ErrorDetail } from '../storage/StorageTargetCard.tsx';
 import { applyApiFieldErrors } from '../storage/formErrors.ts';
 import { NotificationTypeIcon } from './NotificationTypeIcon.tsx';
-import { emptyNotificationForm, notificationFormValues, notificationInput, receivesAnything } from './notificationForm.ts';
+import {
+  emptyNotificationForm,
+  notificationFormValues,
+  notificationInput,
+  receivesAnything,
+} from './notificationForm.ts';
 import type { NotificationFormValues } from './notificationForm.ts';
 import { NOTIFICATION_TEST_TIMEOUT_MS, notificationKeys } from './notificationQueries.ts';
 
@@ -33,13 +55,15 @@ export function NotificationDrawer({
   const existing = editing !== null && editing !== 'new' ? editing : null;
   const [testResult, setTestResult] = useState<TestResult>(null);
   const type = (Form.useWatch('type', form) as NotificationType | undefined) ?? 'email';
-  const selectedEvents = (Form.useWatch('eventTypes', form) as NotificationFormValues['eventTypes'] | undefined) ?? [];
+  const selectedEvents =
+    (Form.useWatch('eventTypes', form) as NotificationFormValues['eventTypes'] | undefined) ?? [];
   const onSuccess = Form.useWatch('onSuccess', form) as boolean | undefined;
   const onFailure = Form.useWatch('onFailure', form) as boolean | undefined;
 
   const detail = useQuery({
     queryKey: notificationKeys.detail(existing?.id ?? 0),
-    queryFn: ({ signal }) => apiCall(apiRoutes.notifications.get, { params: { id: existing?.id ?? 0 }, signal }),
+    queryFn: ({ signal }) =>
+      apiCall(apiRoutes.notifications.get, { params: { id: existing?.id ?? 0 }, signal }),
     enabled: existing !== null,
     staleTime: 0,
   });
@@ -49,7 +73,6 @@ export function NotificationDrawer({
 
   useEffect(() => {
     if (editing === null) return;
-    setTestResult(null);
     form.resetFields();
     if (editing === 'new') form.setFieldsValue(emptyNotificationForm());
   }, [editing, form]);
@@ -65,7 +88,9 @@ export function NotificationDrawer({
   const showErrors = (error: unknown) =>
     applyApiFieldErrors(form, error, ([head, field]) => {
       if (head === 'name') return ['name'];
-      return head === 'config' && field !== undefined && typeFieldNames[type].includes(field) ? [type, field] : null;
+      return head === 'config' && field !== undefined && typeFieldNames[type].includes(field)
+        ? [type, field]
+        : null;
     });
 
   const save = useMutation({
@@ -76,7 +101,11 @@ export function NotificationDrawer({
         : apiCall(apiRoutes.notifications.create, { body });
     },
     onSuccess: (channel) => {
-      void message.success(existing ? t('notifications.updated', { name: channel.name }) : t('notifications.created', { name: channel.name }));
+      void message.success(
+        existing
+          ? t('notifications.updated', { name: channel.name })
+          : t('notifications.created', { name: channel.name }),
+      );
       onSaved(channel);
       onClose();
     },
@@ -111,15 +140,22 @@ export function NotificationDrawer({
       .catch(() => undefined);
   };
 
-  const secretPlaceholder = (field: string) => (keepsSecret(field) ? t('notifications.secretKeep') : undefined);
-  const silent = !receivesAnything({ onSuccess: onSuccess ?? false, onFailure: onFailure ?? false, eventTypes: selectedEvents });
+  const secretPlaceholder = (field: string) =>
+    keepsSecret(field) ? t('notifications.secretKeep') : undefined;
+  const silent = !receivesAnything({
+    onSuccess: onSuccess ?? false,
+    onFailure: onFailure ?? false,
+    eventTypes: selectedEvents,
+  });
   const legacyMode = selectedEvents.length === 0;
 
   return (
     <Drawer
       open={editing !== null}
       onClose={onClose}
-      title={existing ? t('notifications.editTitle', { name: existing.name }) : t('notifications.createTitle')}
+      title={
+        existing ? t('notifications.editTitle', { name: existing.name }) : t('notifications.createTitle')
+      }
       size={560}
       forceRender
       data-testid="notification-drawer"
@@ -127,16 +163,29 @@ export function NotificationDrawer({
         if (!open) {
           save.reset();
           test.reset();
+          setTestResult(null);
         }
       }}
       footer={
         <Flex justify="space-between" gap={8} wrap>
-          <Button icon={<SendOutlined />} loading={test.isPending} disabled={!ready} onClick={runTest} data-testid="notification-form-test">
+          <Button
+            icon={<SendOutlined />}
+            loading={test.isPending}
+            disabled={!ready}
+            onClick={runTest}
+            data-testid="notification-form-test"
+          >
             {t('notifications.sendTest')}
           </Button>
           <Flex gap={8}>
             <Button onClick={onClose}>{t('common.cancel')}</Button>
-            <Button type="primary" loading={save.isPending} disabled={!ready} onClick={() => form.submit()} data-testid="notification-form-submit">
+            <Button
+              type="primary"
+              loading={save.isPending}
+              disabled={!ready}
+              onClick={() => form.submit()}
+              data-testid="notification-form-submit"
+            >
               {existing ? t('common.save') : t('common.create')}
             </Button>
           </Flex>
@@ -163,7 +212,11 @@ export function NotificationDrawer({
             { max: 100, message: t('notifications.fieldTooLong', { max: 100 }) },
           ]}
         >
-          <Input autoComplete="off" placeholder={t('notifications.fieldNamePlaceholder')} data-testid="notification-form-name" />
+          <Input
+            autoComplete="off"
+            placeholder={t('notifications.fieldNamePlaceholder')}
+            data-testid="notification-form-name"
+          />
         </Form.Item>
         <Form.Item name="type" label={t('notifications.fieldType')} rules={[{ required: true }]}>
           <Segmented<NotificationType>
@@ -200,18 +253,29 @@ export function NotificationDrawer({
         <Form.Item
           name="eventTypes"
           label={t('notifications.fieldEventTypes')}
-          extra={legacyMode ? t('notifications.fieldEventTypesHelpEmpty') : t('notifications.fieldEventTypesHelpSet')}
+          extra={
+            legacyMode
+              ? t('notifications.fieldEventTypesHelpEmpty')
+              : t('notifications.fieldEventTypesHelpSet')
+          }
         >
           <Select
             mode="multiple"
             allowClear
+            showSearch={{ optionFilterProp: 'label' }}
             placeholder={t('notifications.fieldEventTypesPlaceholder')}
             options={eventTypes.map((value) => ({ value, label: t(`eventCenter.types.${value}`) }))}
             data-testid="notification-form-event-types"
-            optionFilterProp="label"
           />
         </Form.Item>
-        {silent ? <Alert type="warning" showIcon title={t('notifications.silentWarning')} style={{ marginBottom: 16 }} /> : null}
+        {silent ? (
+          <Alert
+            type="warning"
+            showIcon
+            title={t('notifications.silentWarning')}
+            style={{ marginBottom: 16 }}
+          />
+        ) : null}
 
         <Divider titlePlacement="start" style={{ marginTop: 0 }}>
           {t('notifications.configSection', { type: t(`notifications.types.${type}`) })}
@@ -221,8 +285,16 @@ export function NotificationDrawer({
           <>
             <Row gutter={12}>
               <Col xs={24} sm={16}>
-                <Form.Item name={['email', 'host']} label={t('notifications.fields.host')} rules={[{ required: true, whitespace: true, message: t('notifications.fieldRequired') }]}>
-                  <Input autoComplete="off" placeholder="smtp.example.com" data-testid="notification-field-host" />
+                <Form.Item
+                  name={['email', 'host']}
+                  label={t('notifications.fields.host')}
+                  rules={[{ required: true, whitespace: true, message: t('notifications.fieldRequired') }]}
+                >
+                  <Input
+                    autoComplete="off"
+                    placeholder="smtp.example.com"
+                    data-testid="notification-field-host"
+                  />
                 </Form.Item>
               </Col>
               <Col xs={24} sm={8}>
@@ -230,15 +302,33 @@ export function NotificationDrawer({
                   name={['email', 'port']}
                   label={t('notifications.fields.port')}
                   extra={t('notifications.fieldHelp.port')}
-                  rules={[{ required: true, type: 'integer', min: 1, max: 65_535, message: t('notifications.fieldPort') }]}
+                  rules={[
+                    {
+                      required: true,
+                      type: 'integer',
+                      min: 1,
+                      max: 65_535,
+                      message: t('notifications.fieldPort'),
+                    },
+                  ]}
                 >
-                  <InputNumber<number> min={1} max={65_535} precision={0} style={{ width: '100%' }} data-testid="notification-field-port" />
+                  <InputNumber<number>
+                    min={1}
+                    max={65_535}
+                    precision={0}
+                    style={{ width: '100%' }}
+                    data-testid="notification-field-port"
+                  />
                 </Form.Item>
               </Col>
             </Row>
             <Row gutter={12}>
               <Col xs={24} sm={12}>
-                <Form.Item name={['email', 'username']} label={t('notifications.fields.username')} extra={t('notifications.fieldHelp.username')}>
+                <Form.Item
+                  name={['email', 'username']}
+                  label={t('notifications.fields.username')}
+                  extra={t('notifications.fieldHelp.username')}
+                >
                   <Input autoComplete="off" data-testid="notification-field-username" />
                 </Form.Item>
               </Col>
@@ -248,7 +338,11 @@ export function NotificationDrawer({
                   label={t('notifications.fields.password')}
                   extra={keepsSecret('password') ? t('notifications.secretStored') : undefined}
                 >
-                  <Input.Password autoComplete="new-password" placeholder={secretPlaceholder('password')} data-testid="notification-field-password" />
+                  <Input.Password
+                    autoComplete="new-password"
+                    placeholder={secretPlaceholder('password')}
+                    data-testid="notification-field-password"
+                  />
                 </Form.Item>
               </Col>
             </Row>
@@ -257,7 +351,11 @@ export function NotificationDrawer({
               label={t('notifications.fields.from')}
               rules={[{ required: true, whitespace: true, message: t('notifications.fieldRequired') }]}
             >
-              <Input autoComplete="off" placeholder="BackupX <backupx@example.com>" data-testid="notification-field-from" />
+              <Input
+                autoComplete="off"
+                placeholder="BackupX <backupx@example.com>"
+                data-testid="notification-field-from"
+              />
             </Form.Item>
             <Form.Item
               name={['email', 'to']}
@@ -268,7 +366,7 @@ export function NotificationDrawer({
               <Select
                 mode="tags"
                 open={false}
-                suffixIcon={null}
+                suffix={null}
                 tokenSeparators={[',', ';', ' ']}
                 placeholder="ops@example.com"
                 data-testid="notification-field-to"
@@ -288,7 +386,11 @@ export function NotificationDrawer({
                 { pattern: /^https?:\/\//i, message: t('notifications.fieldUrl') },
               ]}
             >
-              <Input autoComplete="off" placeholder="https://hooks.example.com/backupx" data-testid="notification-field-url" />
+              <Input
+                autoComplete="off"
+                placeholder="https://hooks.example.com/backupx"
+                data-testid="notification-field-url"
+              />
             </Form.Item>
             <Form.Item
               name={['webhook', 'secret']}
@@ -296,14 +398,19 @@ export function NotificationDrawer({
               extra={
                 <Flex vertical gap={2}>
                   <span>
-                    {t('notifications.fieldHelp.secretBefore')} <Typography.Text code>X-BackupX-Signature: sha256=…</Typography.Text>{' '}
+                    {t('notifications.fieldHelp.secretBefore')}{' '}
+                    <Typography.Text code>X-BackupX-Signature: sha256=…</Typography.Text>{' '}
                     {t('notifications.fieldHelp.secretAfter')}
                   </span>
                   {keepsSecret('secret') ? <span>{t('notifications.secretStored')}</span> : null}
                 </Flex>
               }
             >
-              <Input.Password autoComplete="new-password" placeholder={secretPlaceholder('secret')} data-testid="notification-field-secret" />
+              <Input.Password
+                autoComplete="new-password"
+                placeholder={secretPlaceholder('secret')}
+                data-testid="notification-field-secret"
+              />
             </Form.Item>
           </>
         ) : null}
@@ -313,13 +420,25 @@ export function NotificationDrawer({
             <Form.Item
               name={['telegram', 'botToken']}
               label={t('notifications.fields.botToken')}
-              extra={keepsSecret('botToken') ? t('notifications.secretStored') : t('notifications.fieldHelp.botToken')}
+              extra={
+                keepsSecret('botToken')
+                  ? t('notifications.secretStored')
+                  : t('notifications.fieldHelp.botToken')
+              }
               rules={[
-                { required: !keepsSecret('botToken'), whitespace: true, message: t('notifications.fieldRequired') },
+                {
+                  required: !keepsSecret('botToken'),
+                  whitespace: true,
+                  message: t('notifications.fieldRequired'),
+                },
                 { pattern: /^[A-Za-z0-9:_-]*$/, message: t('notifications.fieldBotToken') },
               ]}
             >
-              <Input.Password autoComplete="new-password" placeholder={secretPlaceholder('botToken') ?? '123456:ABC-DEF'} data-testid="notification-field-bot-token" />
+              <Input.Password
+                autoComplete="new-password"
+                placeholder={secretPlaceholder('botToken') ?? '123456:ABC-DEF'}
+                data-testid="notification-field-bot-token"
+              />
             </Form.Item>
             <Form.Item
               name={['telegram', 'chatId']}
@@ -327,7 +446,11 @@ export function NotificationDrawer({
               extra={t('notifications.fieldHelp.chatId')}
               rules={[{ required: true, whitespace: true, message: t('notifications.fieldRequired') }]}
             >
-              <Input autoComplete="off" placeholder="-1001234567890" data-testid="notification-field-chat-id" />
+              <Input
+                autoComplete="off"
+                placeholder="-1001234567890"
+                data-testid="notification-field-chat-id"
+              />
             </Form.Item>
             <Form.Item
               name={['telegram', 'apiBaseUrl']}
@@ -341,7 +464,13 @@ export function NotificationDrawer({
         ) : null}
 
         {testResult === null ? null : testResult.ok ? (
-          <Alert type="success" showIcon title={t('notifications.testSent')} data-testid="notification-form-test-result" data-ok="true" />
+          <Alert
+            type="success"
+            showIcon
+            title={t('notifications.testSent')}
+            data-testid="notification-form-test-result"
+            data-ok="true"
+          />
         ) : (
           <Alert
             type="error"

@@ -2,7 +2,14 @@ import { useMemo, useState } from 'react';
 import type { HTMLAttributes } from 'react';
 import { App, Badge, Button, Card, Empty, Flex, Popconfirm, Table, Tag, Tooltip, Typography } from 'antd';
 import type { TableColumnsType } from 'antd';
-import { DeleteOutlined, EditOutlined, NotificationOutlined, PlusOutlined, ReloadOutlined, SendOutlined } from '@ant-design/icons';
+import {
+  DeleteOutlined,
+  EditOutlined,
+  NotificationOutlined,
+  PlusOutlined,
+  ReloadOutlined,
+  SendOutlined,
+} from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { apiRoutes } from '@backupx/contract';
@@ -38,15 +45,23 @@ export function NotificationsPage() {
 
   const test = useMutation({
     mutationFn: (channel: NotificationSummary) =>
-      apiCall(apiRoutes.notifications.testSaved, { params: { id: channel.id }, timeoutMs: NOTIFICATION_TEST_TIMEOUT_MS }),
-    onSuccess: (_result, channel) => void message.success(t('notifications.testSentTo', { name: channel.name })),
+      apiCall(apiRoutes.notifications.testSaved, {
+        params: { id: channel.id },
+        timeoutMs: NOTIFICATION_TEST_TIMEOUT_MS,
+      }),
+    onSuccess: (_result, channel) =>
+      void message.success(t('notifications.testSentTo', { name: channel.name })),
     onError: (error, channel) => {
-      modal.error({ title: t('notifications.testFailedFor', { name: channel.name }), content: <ErrorDetail error={error} /> });
+      modal.error({
+        title: t('notifications.testFailedFor', { name: channel.name }),
+        content: <ErrorDetail error={error} />,
+      });
     },
   });
 
   const remove = useMutation({
-    mutationFn: (channel: NotificationSummary) => apiCall(apiRoutes.notifications.remove, { params: { id: channel.id } }),
+    mutationFn: (channel: NotificationSummary) =>
+      apiCall(apiRoutes.notifications.remove, { params: { id: channel.id } }),
     onSuccess: (_result, channel) => void message.success(t('notifications.deleted', { name: channel.name })),
     onError: (error) => void message.error(errorText(t, error)),
     onSettled: () => invalidate(),
@@ -95,10 +110,16 @@ export function NotificationsPage() {
           </Typography.Text>
         ) : (
           <Flex gap={4} wrap>
-            <Tag color={channel.onSuccess ? 'success' : 'default'} data-testid={`notification-on-success-${String(channel.id)}`}>
+            <Tag
+              color={channel.onSuccess ? 'success' : 'default'}
+              data-testid={`notification-on-success-${String(channel.id)}`}
+            >
               {channel.onSuccess ? t('notifications.successOn') : t('notifications.successOff')}
             </Tag>
-            <Tag color={channel.onFailure ? 'error' : 'default'} data-testid={`notification-on-failure-${String(channel.id)}`}>
+            <Tag
+              color={channel.onFailure ? 'error' : 'default'}
+              data-testid={`notification-on-failure-${String(channel.id)}`}
+            >
               {channel.onFailure ? t('notifications.failureOn') : t('notifications.failureOff')}
             </Tag>
           </Flex>
@@ -114,7 +135,12 @@ export function NotificationsPage() {
             <Typography.Text type="secondary">{t('notifications.legacyRule')}</Typography.Text>
           </Tooltip>
         ) : (
-          <Flex gap={4} wrap style={{ maxWidth: 360 }} data-testid={`notification-event-types-${String(channel.id)}`}>
+          <Flex
+            gap={4}
+            wrap
+            style={{ maxWidth: 360 }}
+            data-testid={`notification-event-types-${String(channel.id)}`}
+          >
             {types.map((type) => (
               <Tag key={type} style={{ marginInlineEnd: 0 }}>
                 {eventLabel(type)}
@@ -167,7 +193,13 @@ export function NotificationsPage() {
                   cancelText={t('common.cancel')}
                   onConfirm={() => remove.mutate(channel)}
                 >
-                  <Button type="link" size="small" danger icon={<DeleteOutlined />} data-testid={`notification-delete-${String(channel.id)}`}>
+                  <Button
+                    type="link"
+                    size="small"
+                    danger
+                    icon={<DeleteOutlined />}
+                    data-testid={`notification-delete-${String(channel.id)}`}
+                  >
                     {t('common.delete')}
                   </Button>
                 </Popconfirm>
@@ -194,7 +226,12 @@ export function NotificationsPage() {
               />
             </Tooltip>
             {writable ? (
-              <Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing('new')} data-testid="notification-create">
+              <Button
+                type="primary"
+                icon={<PlusOutlined />}
+                onClick={() => setEditing('new')}
+                data-testid="notification-create"
+              >
                 {t('notifications.create')}
               </Button>
             ) : null}
@@ -203,7 +240,11 @@ export function NotificationsPage() {
       />
       <Card>
         {channels.isError ? (
-          <LoadError error={channels.error} onRetry={() => void channels.refetch()} style={{ marginBottom: 16 }} />
+          <LoadError
+            error={channels.error}
+            onRetry={() => void channels.refetch()}
+            style={{ marginBottom: 16 }}
+          />
         ) : null}
         <div data-testid="notifications-table">
           <Table<NotificationSummary>
@@ -213,17 +254,25 @@ export function NotificationsPage() {
             loading={channels.isPending}
             scroll={{ x: 'max-content' }}
             rowClassName={(channel) => (channel.enabled ? '' : 'bx-table-row-muted')}
-            onRow={(channel) => ({ 'data-testid': `notification-row-${String(channel.id)}` }) as HTMLAttributes<HTMLElement>}
+            onRow={(channel) =>
+              ({ 'data-testid': `notification-row-${String(channel.id)}` }) as HTMLAttributes<HTMLElement>
+            }
             pagination={{ pageSize: 20, hideOnSinglePage: true, showSizeChanger: false }}
             locale={{
               emptyText: (
                 <Empty
-                  image={<NotificationOutlined style={{ fontSize: 48, color: 'var(--ant-color-text-quaternary, #bfbfbf)' }} />}
+                  image={
+                    <NotificationOutlined
+                      style={{ fontSize: 48, color: 'var(--ant-color-text-quaternary, #bfbfbf)' }}
+                    />
+                  }
                   styles={{ image: { height: 56 } }}
                   description={
                     <Flex vertical gap={4} align="center">
                       <Typography.Text strong>{t('notifications.emptyTitle')}</Typography.Text>
-                      <Typography.Text type="secondary">{t('notifications.emptyDescription')}</Typography.Text>
+                      <Typography.Text type="secondary">
+                        {t('notifications.emptyDescription')}
+                      </Typography.Text>
                     </Flex>
                   }
                 >
@@ -238,7 +287,11 @@ export function NotificationsPage() {
           />
         </div>
       </Card>
-      <NotificationDrawer editing={editing} onClose={() => setEditing(null)} onSaved={() => void invalidate()} />
+      <NotificationDrawer
+        editing={editing}
+        onClose={() => setEditing(null)}
+        onSaved={() => void invalidate()}
+      />
     </>
   );
 }

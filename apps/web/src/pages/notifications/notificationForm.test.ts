@@ -89,6 +89,8 @@ describe('notification form mapping', () => {
 
   it('knows when a channel would never be notified', () => {
     expect(receivesAnything({ onSuccess: false, onFailure: false, eventTypes: [] })).toBe(false);
-    expect(receivesAnything({ onSuccess: false, onFailure: false, eventTypes: ['agent_outdated'] })).toBe(true);
+    expect(receivesAnything({ onSuccess: false, onFailure: false, eventTypes: ['agent_outdated'] })).toBe(
+      true,
+    );
   });
 });

@@ -9,7 +9,14 @@ export interface NotificationFormValues {
   onSuccess: boolean;
   onFailure: boolean;
   eventTypes: EventType[];
-  email: { host: string; port: number | null; username: string; password: string; from: string; to: string[] };
+  email: {
+    host: string;
+    port: number | null;
+    username: string;
+    password: string;
+    from: string;
+    to: string[];
+  };
   webhook: { url: string; secret: string };
   telegram: { botToken: string; chatId: string; apiBaseUrl: string };
 }
@@ -32,7 +39,13 @@ export function emptyNotificationForm(): NotificationFormValues {
 }
 
 const text = (value: unknown): string =>
-  typeof value === 'string' ? (value === MASKED_SECRET ? '' : value) : typeof value === 'number' ? String(value) : '';
+  typeof value === 'string'
+    ? value === MASKED_SECRET
+      ? ''
+      : value
+    : typeof value === 'number'
+      ? String(value)
+      : '';
 
 /** Splits a recipient list typed with commas, semicolons, spaces or new lines. */
 export function splitRecipients(value: string | readonly string[]): string[] {
@@ -133,6 +146,8 @@ export function notificationInput(
 }
 
 /** Whether a channel with these settings receives any event at all (to warn about a silent one). */
-export function receivesAnything(values: Pick<NotificationFormValues, 'onSuccess' | 'onFailure' | 'eventTypes'>): boolean {
+export function receivesAnything(
+  values: Pick<NotificationFormValues, 'onSuccess' | 'onFailure' | 'eventTypes'>,
+): boolean {
   return values.eventTypes.length > 0 || values.onSuccess || values.onFailure;
 }

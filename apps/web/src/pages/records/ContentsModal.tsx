@@ -24,7 +24,13 @@ interface ContentsModalProps {
   onOpenRecord: (recordId: number) => void;
 }
 
-export function ContentsModal({ record, canRestore, onClose, onRestoreSelected, onOpenRecord }: ContentsModalProps) {
+export function ContentsModal({
+  record,
+  canRestore,
+  onClose,
+  onRestoreSelected,
+  onOpenRecord,
+}: ContentsModalProps) {
   const { t } = useTranslation();
   const { token } = theme.useToken();
   const [checked, setChecked] = useState<string[]>([]);
@@ -52,7 +58,9 @@ export function ContentsModal({ record, canRestore, onClose, onRestoreSelected, 
             {node.name}
           </Typography.Text>
           <Typography.Text type="secondary" style={{ fontSize: 12, whiteSpace: 'nowrap' }}>
-            {node.isDir ? t('records.contents.folderSummary', { count: node.fileCount, size: formatBytes(node.size) }) : formatBytes(node.size)}
+            {node.isDir
+              ? t('records.contents.folderSummary', { count: node.fileCount, size: formatBytes(node.size) })
+              : formatBytes(node.size)}
           </Typography.Text>
         </Flex>
       ),
@@ -96,7 +104,9 @@ export function ContentsModal({ record, canRestore, onClose, onRestoreSelected, 
       }
     >
       <div data-testid="contents-modal">
-        {contents.isError ? <LoadError error={contents.error} onRetry={() => void contents.refetch()} /> : null}
+        {contents.isError ? (
+          <LoadError error={contents.error} onRetry={() => void contents.refetch()} />
+        ) : null}
         {contents.isPending && record ? <Skeleton active paragraph={{ rows: 8 }} /> : null}
         {data ? (
           <>
@@ -108,7 +118,11 @@ export function ContentsModal({ record, canRestore, onClose, onRestoreSelected, 
                 <Alert
                   type="info"
                   showIcon
-                  title={t('records.contents.truncated', { shown: data.entries.length, total: data.total, cap: CONTENTS_ENTRY_CAP })}
+                  title={t('records.contents.truncated', {
+                    shown: data.entries.length,
+                    total: data.total,
+                    cap: CONTENTS_ENTRY_CAP,
+                  })}
                   data-testid="contents-truncated"
                 />
               ) : null}

@@ -13,7 +13,6 @@ import { isApiError, openApiStream } from '../../api/client.ts';
 import { formatBytes } from '../../lib/format.ts';
 import { errorText } from '../../lib/i18n-helpers.ts';
 import {
-  applyLogEvent,
   applyLogEvents,
   createSseParser,
   emptyLiveLog,
@@ -46,7 +45,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /** Follows the log stream of a running record; calls `onCompleted` once its `completed` event arrives. */
-function useLogStream(kind: LiveLogKind, id: number, running: boolean, seed: readonly LogEvent[], onCompleted: () => void) {
+function useLogStream(
+  kind: LiveLogKind,
+  id: number,
+  running: boolean,
+  seed: readonly LogEvent[],
+  onCompleted: () => void,
+) {
   const [state, dispatch] = useReducer(reducer, seed, (events) => applyLogEvents(emptyLiveLog, events));
   const [connection, setConnection] = useState<Connection>(running ? 'connecting' : 'ended');
   const [failure, setFailure] = useState<unknown>(null);
@@ -60,14 +65,13 @@ function useLogStream(kind: LiveLogKind, id: number, running: boolean, seed: rea
   }, [seed]);
 
   useEffect(() => {
-    if (!running) {
-      setConnection('ended');
-      return;
-    }
+    if (!running) return;
     const controller = new AbortController();
     const { signal } = controller;
+    // A function, so the compiler does not assume the flag keeps the value it had at the loop test.
+    const aborted = () => signal.aborted;
     const follow = async () => {
-      for (let attempt = 0; !signal.aborted; ) {
+      for (let attempt = 0; !aborted();) {
         let completed = false;
         try {
           const response = await openApiStream(streamRoute(kind), {
@@ -99,7 +103,7 @@ function useLogStream(kind: LiveLogKind, id: number, running: boolean, seed: rea
             return;
           }
         } catch (error) {
-          if (signal.aborted) return;
+          if (aborted()) return;
           // An answer such as 404 or 403 will not change by retrying.
           if (isApiError(error) && error.status >= 400 && error.status < 500) {
             setFailure(error);
@@ -107,7 +111,7 @@ function useLogStream(kind: LiveLogKind, id: number, running: boolean, seed: rea
             return;
           }
         }
-        if (signal.aborted) return;
+        if (aborted()) return;
         setConnection('reconnecting');
         await sleep(reconnectDelayMs(attempt), signal);
         attempt += 1;
@@ -117,7 +121,7 @@ function useLogStream(kind: LiveLogKind, id: number, running: boolean, seed: rea
     return () => controller.abort();
   }, [kind, id, running]);
 
-  return { state, connection, failure };
+  return { state, connection: running ? connection : ('ended' as const), failure };
 }
 
 const levelColor = (level: LogLine['level'], token: ReturnType<typeof theme.useToken>['token']) => {
@@ -190,7 +194,10 @@ export function LiveLog({ kind, id, status, logContent, logEvents, onCompleted }
           />
           <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="live-log-progress-text">
             {item.totalBytes > 0
-              ? t('records.log.progressBytes', { sent: formatBytes(item.bytesSent), total: formatBytes(item.totalBytes) })
+              ? t('records.log.progressBytes', {
+                  sent: formatBytes(item.bytesSent),
+                  total: formatBytes(item.totalBytes),
+                })
               : formatBytes(item.bytesSent)}
             {item.speedBps > 0 ? ` · ${formatSpeed(item.speedBps)}` : ''}
             {item.targetName ? ` · ${t('records.log.progressTarget', { target: item.targetName })}` : ''}
@@ -228,9 +235,15 @@ export function LiveLog({ kind, id, status, logContent, logEvents, onCompleted }
             <div
               key={line.key}
               data-level={line.level}
-              style={{ color: levelColor(line.level, token), whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}
+              style={{
+                color: levelColor(line.level, token),
+                whiteSpace: 'pre-wrap',
+                wordBreak: 'break-word',
+              }}
             >
-              {line.time ? <span style={{ color: token.colorTextTertiary, marginInlineEnd: 8 }}>{line.time}</span> : null}
+              {line.time ? (
+                <span style={{ color: token.colorTextTertiary, marginInlineEnd: 8 }}>{line.time}</span>
+              ) : null}
               {line.level === 'info' ? null : (
                 <span style={{ fontWeight: 600, marginInlineEnd: 6 }}>
                   {line.level === 'warn' ? t('records.log.levelWarn') : t('records.log.levelError')}

@@ -2,7 +2,19 @@
  * One backup record: descriptions, per-target upload results, the live log (SSE while running)
  * and the actions download, contents, restore, lock/unlock and delete.
  */
-import { Alert, Button, Descriptions, Drawer, Flex, Popconfirm, Skeleton, Space, Table, Tooltip, Typography } from 'antd';
+import {
+  Alert,
+  Button,
+  Descriptions,
+  Drawer,
+  Flex,
+  Popconfirm,
+  Skeleton,
+  Space,
+  Table,
+  Tooltip,
+  Typography,
+} from 'antd';
 import type { DescriptionsProps, TableColumnsType } from 'antd';
 import {
   DeleteOutlined,
@@ -139,14 +151,24 @@ export function RecordDetailDrawer({
       : []),
     { key: 'node', label: t('records.detail.node'), children: t('tasks.masterNode') },
     { key: 'file', label: t('records.detail.fileName'), children: mono(item.fileName) ?? none },
-    { key: 'size', label: t('records.columns.size'), children: item.fileSize > 0 ? formatBytes(item.fileSize) : none },
+    {
+      key: 'size',
+      label: t('records.columns.size'),
+      children: item.fileSize > 0 ? formatBytes(item.fileSize) : none,
+    },
     { key: 'checksum', label: t('records.detail.checksum'), span: 2, children: mono(item.checksum) ?? none },
-    { key: 'path', label: t('records.detail.storagePath'), span: 2, children: mono(item.storagePath) ?? none },
+    {
+      key: 'path',
+      label: t('records.detail.storagePath'),
+      span: 2,
+      children: mono(item.storagePath) ?? none,
+    },
     { key: 'target', label: t('records.detail.primaryTarget'), children: item.storageTargetName || none },
     {
       key: 'mode',
       label: t('records.detail.transferMode'),
-      children: item.storageTransferMode === '' ? t('records.detail.transferDirect') : item.storageTransferMode,
+      children:
+        item.storageTransferMode === '' ? t('records.detail.transferDirect') : item.storageTransferMode,
     },
     { key: 'started', label: t('records.columns.started'), children: formatDateTime(item.startedAt) },
     { key: 'completed', label: t('records.columns.completed'), children: formatDateTime(item.completedAt) },
@@ -171,7 +193,11 @@ export function RecordDetailDrawer({
           {t('records.download.button')}
         </Button>
         {item.hasContents ? (
-          <Button icon={<FolderOpenOutlined />} onClick={() => onContents(item)} data-testid="record-contents">
+          <Button
+            icon={<FolderOpenOutlined />}
+            onClick={() => onContents(item)}
+            data-testid="record-contents"
+          >
             {t('records.contents.button')}
           </Button>
         ) : null}
@@ -198,15 +224,12 @@ export function RecordDetailDrawer({
               title={t('records.deleteConfirmTitle', { id: item.id })}
               description={<div style={{ maxWidth: 300 }}>{t('records.deleteConfirmDescription')}</div>}
               okText={t('common.delete')}
-              okButtonProps={{ danger: true, 'data-testid': 'record-delete-confirm' } as never}
+              okButtonProps={{ danger: true, 'data-testid': 'record-delete-confirm' }}
               cancelText={t('common.cancel')}
               disabled={item.locked || item.status === 'running'}
-              onConfirm={() =>
-                actions.remove
-                  .mutateAsync(item)
-                  .then(onClose)
-                  .catch(() => undefined)
-              }
+              onConfirm={() => {
+                actions.remove.mutate(item, { onSuccess: onClose });
+              }}
             >
               <Tooltip title={item.locked ? t('records.deleteLocked') : undefined}>
                 <Button

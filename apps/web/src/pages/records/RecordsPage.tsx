@@ -125,7 +125,7 @@ export function RecordsPage() {
       title: t('records.batchDeleteTitle', { count: ids.length }),
       content: t('records.batchDeleteDescription'),
       okText: t('common.delete'),
-      okButtonProps: { danger: true, 'data-testid': 'records-batch-delete-confirm' } as never,
+      okButtonProps: { danger: true, 'data-testid': 'records-batch-delete-confirm' },
       cancelText: t('common.cancel'),
       onOk: () => actions.batchDelete.mutateAsync(ids).catch(() => undefined),
     });
@@ -137,7 +137,11 @@ export function RecordsPage() {
       key: 'task',
       render: (_value, record) => (
         <Flex vertical gap={4} style={{ minWidth: 160 }}>
-          <Typography.Link strong onClick={() => openRecord(record.id)} data-testid={`record-open-${String(record.id)}`}>
+          <Typography.Link
+            strong
+            onClick={() => openRecord(record.id)}
+            data-testid={`record-open-${String(record.id)}`}
+          >
             {record.taskName || `#${String(record.taskId)}`}
           </Typography.Link>
           <Flex gap={4} wrap>
@@ -156,7 +160,11 @@ export function RecordsPage() {
           <Typography.Text type="secondary">{t('common.none')}</Typography.Text>
         ) : (
           <Flex vertical style={{ maxWidth: 320 }}>
-            <Typography.Text className="bx-mono" ellipsis={{ tooltip: record.fileName }} style={{ fontSize: 13 }}>
+            <Typography.Text
+              className="bx-mono"
+              ellipsis={{ tooltip: record.fileName }}
+              style={{ fontSize: 13 }}
+            >
               {record.fileName}
             </Typography.Text>
             <Typography.Text type="secondary" style={{ fontSize: 12 }}>
@@ -269,10 +277,15 @@ export function RecordsPage() {
                   title={t('records.deleteConfirmTitle', { id: record.id })}
                   description={<div style={{ maxWidth: 300 }}>{t('records.deleteConfirmDescription')}</div>}
                   okText={t('common.delete')}
-                  okButtonProps={{ danger: true, 'data-testid': `record-delete-confirm-${String(record.id)}` } as never}
+                  okButtonProps={{
+                    danger: true,
+                    'data-testid': `record-delete-confirm-${String(record.id)}`,
+                  }}
                   cancelText={t('common.cancel')}
                   disabled={record.locked || record.status === 'running'}
-                  onConfirm={() => actions.remove.mutateAsync(record).catch(() => undefined)}
+                  onConfirm={() => {
+                    actions.remove.mutate(record);
+                  }}
                 >
                   <Tooltip title={record.locked ? t('records.deleteLocked') : t('common.delete')}>
                     <Button
@@ -319,7 +332,9 @@ export function RecordsPage() {
             allowClear
             showSearch={{ optionFilterProp: 'label' }}
             value={taskId}
-            onChange={(value) => setFilter({ taskId: value === undefined ? undefined : String(value) })}
+            onChange={(value: number | undefined) =>
+              setFilter({ taskId: value === undefined ? undefined : String(value) })
+            }
             placeholder={t('records.filterTask')}
             loading={tasks.isPending}
             options={(tasks.data ?? []).map((task) => ({ value: task.id, label: task.name }))}
@@ -356,7 +371,12 @@ export function RecordsPage() {
             </Button>
           ) : null}
           {canWrite && selectedIds.length > 0 ? (
-            <Flex gap={8} align="center" style={{ marginInlineStart: 'auto' }} data-testid="records-batch-bar">
+            <Flex
+              gap={8}
+              align="center"
+              style={{ marginInlineStart: 'auto' }}
+              data-testid="records-batch-bar"
+            >
               <Typography.Text strong>{t('records.selected', { count: selectedIds.length })}</Typography.Text>
               <Button
                 danger
@@ -374,7 +394,11 @@ export function RecordsPage() {
           ) : null}
         </Flex>
         {records.isError ? (
-          <LoadError error={records.error} onRetry={() => void records.refetch()} style={{ marginBottom: 16 }} />
+          <LoadError
+            error={records.error}
+            onRetry={() => void records.refetch()}
+            style={{ marginBottom: 16 }}
+          />
         ) : null}
         <div data-testid="records-table">
           <Table<RecordSummary>
@@ -384,7 +408,10 @@ export function RecordsPage() {
             loading={records.isPending || (records.isFetching && records.isPlaceholderData)}
             scroll={{ x: 'max-content' }}
             onRow={(record) =>
-              ({ 'data-testid': `record-row-${String(record.id)}`, 'data-status': record.status }) as HTMLAttributes<HTMLElement>
+              ({
+                'data-testid': `record-row-${String(record.id)}`,
+                'data-status': record.status,
+              }) as HTMLAttributes<HTMLElement>
             }
             rowSelection={
               canWrite

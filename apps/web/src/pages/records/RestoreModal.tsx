@@ -117,7 +117,11 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
             style={{ marginBottom: 16 }}
             items={[
               { key: 'task', label: t('records.columns.task'), children: record.taskName },
-              { key: 'type', label: t('tasks.detail.type'), children: <TaskTypeTag type={record.taskType} /> },
+              {
+                key: 'type',
+                label: t('tasks.detail.type'),
+                children: <TaskTypeTag type={record.taskType} />,
+              },
               { key: 'node', label: t('records.restore.node'), children: t('tasks.masterNode') },
               {
                 key: 'file',
@@ -135,7 +139,9 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
                       label: t('records.restore.selection'),
                       children: (
                         <div data-testid="restore-selection">
-                          <Typography.Text>{t('records.restore.selectionCount', { count: selectedPaths.length })}</Typography.Text>
+                          <Typography.Text>
+                            {t('records.restore.selectionCount', { count: selectedPaths.length })}
+                          </Typography.Text>
                           <ul style={{ margin: '4px 0 0', paddingInlineStart: 18 }}>
                             {selectedPaths.slice(0, PREVIEW_PATHS).map((path) => (
                               <li key={path} className="bx-mono bx-break" style={{ fontSize: 12 }}>
@@ -173,10 +179,11 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
                     noStyle
                     rules={[
                       {
-                        validator: async (_rule, value: string | undefined) => {
+                        validator: (_rule, value: string | undefined) => {
                           const path = (value ?? '').trim();
-                          if (path === '' || isAbsolutePath(path)) return;
-                          throw new Error(t('tasks.form.pathAbsolute'));
+                          return path === '' || isAbsolutePath(path)
+                            ? Promise.resolve()
+                            : Promise.reject(new Error(t('tasks.form.pathAbsolute')));
                         },
                       },
                     ]}
@@ -188,7 +195,11 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
                       data-testid="restore-target-path"
                     />
                   </Form.Item>
-                  <Button icon={<FolderOpenOutlined />} onClick={() => setPicking(true)} data-testid="restore-target-browse">
+                  <Button
+                    icon={<FolderOpenOutlined />}
+                    onClick={() => setPicking(true)}
+                    data-testid="restore-target-browse"
+                  >
                     {t('tasks.form.browse')}
                   </Button>
                 </Flex>
@@ -197,13 +208,15 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
               <Typography.Text type="secondary">{t('records.restore.databaseNote')}</Typography.Text>
             )}
           </Form>
-          <DirectoryPicker
-            open={picking}
-            mode="directory"
-            initialPath={form.getFieldValue('targetPath') as string | undefined}
-            onClose={() => setPicking(false)}
-            onSelect={(path) => form.setFieldValue('targetPath', path)}
-          />
+          {picking ? (
+            <DirectoryPicker
+              open
+              mode="directory"
+              initialPath={form.getFieldValue('targetPath') as string | undefined}
+              onClose={() => setPicking(false)}
+              onSelect={(path) => form.setFieldValue('targetPath', path)}
+            />
+          ) : null}
         </div>
       ) : null}
     </Modal>

@@ -20,7 +20,11 @@ export interface ContentsNode {
   children?: ContentsNode[];
 }
 
-const clean = (path: string): string => path.replace(/\\/g, '/').replace(/^\.?\/+/, '').replace(/\/+$/, '');
+const clean = (path: string): string =>
+  path
+    .replace(/\\/g, '/')
+    .replace(/^\.?\/+/, '')
+    .replace(/\/+$/, '');
 
 /**
  * Builds the tree. Directories missing from the list (e.g. the source roots, which are not
@@ -41,7 +45,14 @@ export function buildContentsTree(entries: readonly ContentsEntry[]): ContentsNo
     }
     const slash = path.lastIndexOf('/');
     const parent = ensureDir(slash === -1 ? '' : path.slice(0, slash));
-    const node: ContentsNode = { key: path, name: path.slice(slash + 1), isDir: true, size: 0, fileCount: 0, children: [] };
+    const node: ContentsNode = {
+      key: path,
+      name: path.slice(slash + 1),
+      isDir: true,
+      size: 0,
+      fileCount: 0,
+      children: [],
+    };
     parent.children?.push(node);
     byPath.set(path, node);
     return node;
@@ -57,7 +68,13 @@ export function buildContentsTree(entries: readonly ContentsEntry[]): ContentsNo
     if (byPath.has(path)) continue;
     const slash = path.lastIndexOf('/');
     const parent = ensureDir(slash === -1 ? '' : path.slice(0, slash));
-    const node: ContentsNode = { key: path, name: path.slice(slash + 1), isDir: false, size: entry.size, fileCount: 1 };
+    const node: ContentsNode = {
+      key: path,
+      name: path.slice(slash + 1),
+      isDir: false,
+      size: entry.size,
+      fileCount: 1,
+    };
     parent.children?.push(node);
     byPath.set(path, node);
   }

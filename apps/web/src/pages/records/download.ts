@@ -78,7 +78,10 @@ function activeWorker(): Promise<ServiceWorker> {
   return registration;
 }
 
-function postTicket(worker: ServiceWorker, ticket: { nonce: string; url: string; token: string }): Promise<void> {
+function postTicket(
+  worker: ServiceWorker,
+  ticket: { nonce: string; url: string; token: string },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const channel = new MessageChannel();
     const timer = window.setTimeout(() => reject(new Error('The download worker did not answer')), 5000);
@@ -145,7 +148,10 @@ async function downloadWithPicker(recordId: number, fileName: string): Promise<v
   const pick = savePicker();
   if (!pick) throw new WorkerUnavailable('no file picker');
   const handle = await pick({ suggestedName: fileName });
-  const response = await openApiStream(route, { params: { id: recordId }, accept: 'application/octet-stream' });
+  const response = await openApiStream(route, {
+    params: { id: recordId },
+    accept: 'application/octet-stream',
+  });
   if (!response.body) throw new WorkerUnavailable('no response body');
   await response.body.pipeTo(await handle.createWritable());
 }
@@ -155,7 +161,10 @@ async function downloadToMemory(
   fallbackName: string,
   onProgress?: (bytes: number, total: number) => void,
 ): Promise<void> {
-  const response = await openApiStream(route, { params: { id: recordId }, accept: 'application/octet-stream' });
+  const response = await openApiStream(route, {
+    params: { id: recordId },
+    accept: 'application/octet-stream',
+  });
   const total = Number(response.headers.get('Content-Length') ?? 0);
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let received = 0;

@@ -40,7 +40,9 @@ describe('createSseParser', () => {
 
   it('ignores frames without data and unknown fields', () => {
     const parser = createSseParser();
-    expect(parser.push('event: log\nid: 3\n\nretry: 10\ndata:z\n\n')).toEqual([{ event: 'message', data: 'z' }]);
+    expect(parser.push('event: log\nid: 3\n\nretry: 10\ndata:z\n\n')).toEqual([
+      { event: 'message', data: 'z' },
+    ]);
   });
 });
 
@@ -67,7 +69,11 @@ describe('applyLogEvent', () => {
         level: 'progress',
         progress: { bytesSent: percent, totalBytes: 100, percent, speedBps: 10, targetName },
       });
-    const state = applyLogEvents(emptyLiveLog, [progress(1, 'a', 10), progress(2, 'b', 5), progress(3, 'a', 50)]);
+    const state = applyLogEvents(emptyLiveLog, [
+      progress(1, 'a', 10),
+      progress(2, 'b', 5),
+      progress(3, 'a', 50),
+    ]);
     expect(state.lines).toEqual([]);
     expect(state.progress.a?.percent).toBe(50);
     expect(state.progress.b?.percent).toBe(5);
@@ -75,7 +81,10 @@ describe('applyLogEvent', () => {
 
   it('always takes the completed event, even when a database replay numbers it lower', () => {
     let state = applyLogEvents(emptyLiveLog, [event(1), event(2), event(3)]);
-    state = applyLogEvent(state, event(2, { completed: true, status: 'success', message: 'stream completed' }));
+    state = applyLogEvent(
+      state,
+      event(2, { completed: true, status: 'success', message: 'stream completed' }),
+    );
     expect(state.completedStatus).toBe('success');
     expect(state.lines).toHaveLength(3);
   });
@@ -83,7 +92,9 @@ describe('applyLogEvent', () => {
 
 describe('parseLogContent', () => {
   it('reads the time prefix and the level tag', () => {
-    const lines = parseLogContent('[02:00:01] starting\n\n[02:00:02] [WARN] slow target\n[02:00:03] [ERROR] failed\nraw');
+    const lines = parseLogContent(
+      '[02:00:01] starting\n\n[02:00:02] [WARN] slow target\n[02:00:03] [ERROR] failed\nraw',
+    );
     expect(lines.map(({ level, time, message }) => [level, time, message])).toEqual([
       ['info', '02:00:01', 'starting'],
       ['warn', '02:00:02', 'slow target'],

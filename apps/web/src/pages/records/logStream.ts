@@ -31,7 +31,8 @@ export function createSseParser(): { push(chunk: string): SseFrame[] } {
         const line = buffer.slice(0, match.index);
         buffer = buffer.slice(match.index + match[0].length);
         if (line === '') {
-          if (data.length > 0) frames.push({ event: event === '' ? 'message' : event, data: data.join('\n') });
+          if (data.length > 0)
+            frames.push({ event: event === '' ? 'message' : event, data: data.join('\n') });
           event = '';
           data = [];
           continue;
@@ -103,7 +104,11 @@ const clockTime = (timestamp: string): string => {
  */
 export function applyLogEvent(state: LiveLogState, event: LogEvent): LiveLogState {
   if (event.completed) {
-    return { ...state, lastSequence: Math.max(state.lastSequence, event.sequence), completedStatus: event.status };
+    return {
+      ...state,
+      lastSequence: Math.max(state.lastSequence, event.sequence),
+      completedStatus: event.status,
+    };
   }
   if (event.sequence <= state.lastSequence) return state;
   if (event.level === 'progress') {
@@ -154,4 +159,5 @@ export function parseLogContent(content: string): LogLine[] {
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): 1 s, 2 s, 4 s … capped at 15 s. */
-export const reconnectDelayMs = (attempt: number): number => Math.min(15_000, 1000 * 2 ** Math.max(0, attempt));
+export const reconnectDelayMs = (attempt: number): number =>
+  Math.min(15_000, 1000 * 2 ** Math.max(0, attempt));

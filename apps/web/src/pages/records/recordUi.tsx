@@ -1,4 +1,5 @@
 /** Tags and small formatters shared by the tasks, records and restores pages. */
+import type { ReactNode } from 'react';
 import { Tag, Tooltip } from 'antd';
 import {
   CheckCircleOutlined,
@@ -20,7 +21,7 @@ const statusColors: Record<RecordStatus, string> = {
   skipped: 'default',
 };
 
-const statusIcons: Record<RecordStatus, React.ReactNode> = {
+const statusIcons: Record<RecordStatus, ReactNode> = {
   running: <SyncOutlined spin />,
   success: <CheckCircleOutlined />,
   failed: <CloseCircleOutlined />,
@@ -50,7 +51,12 @@ export function TaskStatusTag({ status, testId }: { status: TaskLastStatus; test
   const { t } = useTranslation();
   if (status === 'idle') {
     return (
-      <Tag icon={<ClockCircleOutlined />} data-testid={testId} data-status={status} style={{ marginInlineEnd: 0 }}>
+      <Tag
+        icon={<ClockCircleOutlined />}
+        data-testid={testId}
+        data-status={status}
+        style={{ marginInlineEnd: 0 }}
+      >
         {t('tasks.lastStatus.idle')}
       </Tag>
     );
@@ -113,7 +119,8 @@ export function DisabledTag() {
 }
 
 /** First 12 hex digits of a SHA-256 (the full value goes in a tooltip). */
-export const shortChecksum = (checksum: string): string => (checksum.length > 12 ? `${checksum.slice(0, 12)}…` : checksum);
+export const shortChecksum = (checksum: string): string =>
+  checksum.length > 12 ? `${checksum.slice(0, 12)}…` : checksum;
 
 /** Bytes per second as `12.5 MB/s`. */
 export const formatSpeed = (bytesPerSecond: number): string =>

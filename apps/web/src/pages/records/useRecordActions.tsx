@@ -43,7 +43,10 @@ export function useRecordActions(options: { onDeleted?: (ids: number[]) => void 
               duration: 0,
               content:
                 total > 0
-                  ? t('records.download.progress', { percent: percentOf(bytes, total), size: formatBytes(total) })
+                  ? t('records.download.progress', {
+                      percent: percentOf(bytes, total),
+                      size: formatBytes(total),
+                    })
                   : formatBytes(bytes),
             }),
         });
@@ -70,9 +73,7 @@ export function useRecordActions(options: { onDeleted?: (ids: number[]) => void 
       apiCall(apiRoutes.records.lock, { params: { id: record.id }, body: { locked: !record.locked } }),
     onSuccess: (result) =>
       void message.success(
-        result.locked
-          ? t('records.lockDone', { id: result.id })
-          : t('records.unlockDone', { id: result.id }),
+        result.locked ? t('records.lockDone', { id: result.id }) : t('records.unlockDone', { id: result.id }),
       ),
     onError: (error) => void message.error(errorText(t, error)),
     onSettled: () => invalidate(),

@@ -4,7 +4,21 @@
  */
 import { useMemo, useState } from 'react';
 import type { HTMLAttributes } from 'react';
-import { Alert, Button, Card, Descriptions, Drawer, Empty, Flex, Select, Skeleton, Space, Table, Tooltip, Typography } from 'antd';
+import {
+  Alert,
+  Button,
+  Card,
+  Descriptions,
+  Drawer,
+  Empty,
+  Flex,
+  Select,
+  Skeleton,
+  Space,
+  Table,
+  Tooltip,
+  Typography,
+} from 'antd';
 import type { DescriptionsProps, TableColumnsType } from 'antd';
 import { EyeOutlined, ReloadOutlined } from '@ant-design/icons';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -60,7 +74,8 @@ export function RestoresPage() {
     }
     setParams(next);
   };
-  const openRestore = (id: number | null) => updateParams({ restoreId: id === null ? undefined : String(id) });
+  const openRestore = (id: number | null) =>
+    updateParams({ restoreId: id === null ? undefined : String(id) });
 
   const none = <Typography.Text type="secondary">{t('common.none')}</Typography.Text>;
   const destination = (restore: RestoreSummary) =>
@@ -78,7 +93,11 @@ export function RestoresPage() {
       key: 'task',
       render: (_value, restore) => (
         <Flex vertical gap={4} style={{ minWidth: 150 }}>
-          <Typography.Link strong onClick={() => openRestore(restore.id)} data-testid={`restore-open-${String(restore.id)}`}>
+          <Typography.Link
+            strong
+            onClick={() => openRestore(restore.id)}
+            data-testid={`restore-open-${String(restore.id)}`}
+          >
             {restore.taskName || `#${String(restore.taskId)}`}
           </Typography.Link>
           <span>
@@ -92,7 +111,11 @@ export function RestoresPage() {
       key: 'source',
       render: (_value, restore) => (
         <Flex vertical style={{ maxWidth: 300 }}>
-          <Typography.Text className="bx-mono" ellipsis={{ tooltip: restore.backupFileName }} style={{ fontSize: 13 }}>
+          <Typography.Text
+            className="bx-mono"
+            ellipsis={{ tooltip: restore.backupFileName }}
+            style={{ fontSize: 13 }}
+          >
             {restore.backupFileName || t('common.none')}
           </Typography.Text>
           <Link to={recordLink(restore.backupRecordId)} style={{ fontSize: 12 }}>
@@ -133,7 +156,11 @@ export function RestoresPage() {
       title: t('records.columns.duration'),
       key: 'duration',
       render: (_value, restore) =>
-        restore.status === 'running' ? none : <span style={{ whiteSpace: 'nowrap' }}>{formatDuration(restore.durationSeconds, units)}</span>,
+        restore.status === 'running' ? (
+          none
+        ) : (
+          <span style={{ whiteSpace: 'nowrap' }}>{formatDuration(restore.durationSeconds, units)}</span>
+        ),
     },
     {
       title: t('restores.columns.triggeredBy'),
@@ -146,7 +173,11 @@ export function RestoresPage() {
       key: 'error',
       render: (_value, restore) =>
         restore.errorMessage ? (
-          <Typography.Text type="danger" ellipsis={{ tooltip: restore.errorMessage }} style={{ maxWidth: 220, fontSize: 13 }}>
+          <Typography.Text
+            type="danger"
+            ellipsis={{ tooltip: restore.errorMessage }}
+            style={{ maxWidth: 220, fontSize: 13 }}
+          >
             {restore.errorMessage}
           </Typography.Text>
         ) : (
@@ -207,7 +238,11 @@ export function RestoresPage() {
           />
         </Flex>
         {restores.isError ? (
-          <LoadError error={restores.error} onRetry={() => void restores.refetch()} style={{ marginBottom: 16 }} />
+          <LoadError
+            error={restores.error}
+            onRetry={() => void restores.refetch()}
+            style={{ marginBottom: 16 }}
+          />
         ) : null}
         <div data-testid="restores-table">
           <Table<RestoreSummary>
@@ -217,7 +252,10 @@ export function RestoresPage() {
             loading={restores.isPending || (restores.isFetching && restores.isPlaceholderData)}
             scroll={{ x: 'max-content' }}
             onRow={(restore) =>
-              ({ 'data-testid': `restore-row-${String(restore.id)}`, 'data-status': restore.status }) as HTMLAttributes<HTMLElement>
+              ({
+                'data-testid': `restore-row-${String(restore.id)}`,
+                'data-status': restore.status,
+              }) as HTMLAttributes<HTMLElement>
             }
             pagination={{
               current: page,
@@ -237,7 +275,9 @@ export function RestoresPage() {
                   image={Empty.PRESENTED_IMAGE_SIMPLE}
                   description={status ? t('records.emptyFiltered') : t('restores.empty')}
                 >
-                  {status ? null : <Link to="/backup/records?status=success">{t('restores.emptyAction')}</Link>}
+                  {status ? null : (
+                    <Link to="/backup/records?status=success">{t('restores.emptyAction')}</Link>
+                  )}
                 </Empty>
               ),
             }}
@@ -262,7 +302,11 @@ function RestoreDetailDrawer({ restoreId, onClose }: { restoreId: number | null;
 
   const items = (item: RestoreDetail): DescriptionsProps['items'] => [
     { key: 'task', label: t('restores.columns.task'), children: item.taskName || `#${String(item.taskId)}` },
-    { key: 'status', label: t('common.status'), children: <RunStatusTag status={item.status} testId="restore-detail-status" /> },
+    {
+      key: 'status',
+      label: t('common.status'),
+      children: <RunStatusTag status={item.status} testId="restore-detail-status" />,
+    },
     {
       key: 'source',
       label: t('restores.columns.source'),
@@ -272,7 +316,9 @@ function RestoreDetailDrawer({ restoreId, onClose }: { restoreId: number | null;
           <Typography.Text className="bx-mono bx-break" style={{ fontSize: 13 }}>
             {item.backupFileName || t('common.none')}
           </Typography.Text>
-          <Link to={recordLink(item.backupRecordId)}>{t('restores.backupRecord', { id: item.backupRecordId })}</Link>
+          <Link to={recordLink(item.backupRecordId)}>
+            {t('restores.backupRecord', { id: item.backupRecordId })}
+          </Link>
         </Space>
       ),
     },
@@ -340,7 +386,11 @@ function RestoreDetailDrawer({ restoreId, onClose }: { restoreId: number | null;
               type="success"
               showIcon
               title={t('restores.succeeded')}
-              description={restore.targetPath === '' ? t('restores.succeededOriginal') : t('restores.succeededTarget', { path: restore.targetPath })}
+              description={
+                restore.targetPath === ''
+                  ? t('restores.succeededOriginal')
+                  : t('restores.succeededTarget', { path: restore.targetPath })
+              }
               style={{ marginBottom: 16 }}
               data-testid="restore-detail-result"
             />

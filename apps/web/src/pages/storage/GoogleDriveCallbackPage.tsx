@@ -38,7 +38,8 @@ export function GoogleDriveCallbackPage() {
   const started = useRef(false);
 
   useEffect(() => {
-    if (started.current || googleError !== null || state === '' || code === '' || completedStates.has(state)) return;
+    if (started.current || googleError !== null || state === '' || code === '' || completedStates.has(state))
+      return;
     started.current = true;
     completedStates.add(state);
     apiCall(apiRoutes.storageTargets.googleDriveComplete, { body: { state, code }, timeoutMs: 30_000 })
@@ -52,7 +53,11 @@ export function GoogleDriveCallbackPage() {
   }, [state, code, googleError, message, navigate, queryClient, t]);
 
   const back = (
-    <Button type="primary" onClick={() => void navigate(paths.storageTargets, { replace: true })} data-testid="google-callback-back">
+    <Button
+      type="primary"
+      onClick={() => void navigate(paths.storageTargets, { replace: true })}
+      data-testid="google-callback-back"
+    >
       {t('storage.backToList')}
     </Button>
   );
@@ -64,7 +69,12 @@ export function GoogleDriveCallbackPage() {
       ) : status.kind === 'done' ? (
         <Result status="success" title={t('storage.googleConnected', { name: status.name })} extra={back} />
       ) : status.kind === 'failed' ? (
-        <Result status="error" title={t('storage.googleFailed')} subTitle={<ErrorDetail error={status.error} />} extra={back} />
+        <Result
+          status="error"
+          title={t('storage.googleFailed')}
+          subTitle={<ErrorDetail error={status.error} />}
+          extra={back}
+        />
       ) : (
         <Result
           status="warning"

@@ -1,4 +1,16 @@
-import { App, Button, Card, Flex, Popconfirm, Progress, Skeleton, Tag, Tooltip, Typography, theme } from 'antd';
+import {
+  App,
+  Button,
+  Card,
+  Flex,
+  Popconfirm,
+  Progress,
+  Skeleton,
+  Tag,
+  Tooltip,
+  Typography,
+  theme,
+} from 'antd';
 import {
   ApiOutlined,
   CheckCircleOutlined,
@@ -19,7 +31,12 @@ import { formatBytes, formatDateTime, formatRelativeTime, percentOf } from '../.
 import { errorCode, errorText } from '../../lib/i18n-helpers.ts';
 import { usageColor } from '../../lib/usageColor.ts';
 import { StorageTypeIcon, useStorageTypeLabel } from './storageTypeLabels.tsx';
-import { CAPACITY_WARNING_PERCENT, STORAGE_TEST_TIMEOUT_MS, STORAGE_USAGE_TIMEOUT_MS, storageKeys } from './storageQueries.ts';
+import {
+  CAPACITY_WARNING_PERCENT,
+  STORAGE_TEST_TIMEOUT_MS,
+  STORAGE_USAGE_TIMEOUT_MS,
+  storageKeys,
+} from './storageQueries.ts';
 
 interface StorageTargetCardProps {
   target: StorageTargetSummary;
@@ -54,7 +71,11 @@ export function StorageTargetCard({ target, canWrite, now, onEdit }: StorageTarg
   const star = useMutation({
     mutationFn: () => apiCall(apiRoutes.storageTargets.star, { params: { id: target.id } }),
     onSuccess: (updated) => {
-      void message.success(updated.starred ? t('storage.starred', { name: target.name }) : t('storage.unstarred', { name: target.name }));
+      void message.success(
+        updated.starred
+          ? t('storage.starred', { name: target.name })
+          : t('storage.unstarred', { name: target.name }),
+      );
     },
     onError: (error) => void message.error(errorText(t, error)),
     onSettled: () => refreshList(),
@@ -62,7 +83,10 @@ export function StorageTargetCard({ target, canWrite, now, onEdit }: StorageTarg
 
   const test = useMutation({
     mutationFn: () =>
-      apiCall(apiRoutes.storageTargets.test, { params: { id: target.id }, timeoutMs: STORAGE_TEST_TIMEOUT_MS }),
+      apiCall(apiRoutes.storageTargets.test, {
+        params: { id: target.id },
+        timeoutMs: STORAGE_TEST_TIMEOUT_MS,
+      }),
     onSuccess: () => {
       void message.success(t('storage.testSucceeded', { name: target.name }));
     },
@@ -98,13 +122,23 @@ export function StorageTargetCard({ target, canWrite, now, onEdit }: StorageTarg
     switch (target.lastTestStatus) {
       case 'success':
         return (
-          <Tag color="success" icon={<CheckCircleOutlined />} data-testid={`storage-status-${id}`} data-status="success">
+          <Tag
+            color="success"
+            icon={<CheckCircleOutlined />}
+            data-testid={`storage-status-${id}`}
+            data-status="success"
+          >
             {t('storage.statusOk')}
           </Tag>
         );
       case 'failed':
         return (
-          <Tag color="error" icon={<CloseCircleOutlined />} data-testid={`storage-status-${id}`} data-status="failed">
+          <Tag
+            color="error"
+            icon={<CloseCircleOutlined />}
+            data-testid={`storage-status-${id}`}
+            data-status="failed"
+          >
             {t('storage.statusFailed')}
           </Tag>
         );
@@ -148,7 +182,7 @@ export function StorageTargetCard({ target, canWrite, now, onEdit }: StorageTarg
           okText={t('common.delete')}
           okButtonProps={{ danger: true, loading: remove.isPending }}
           cancelText={t('common.cancel')}
-          onConfirm={() => remove.mutateAsync().catch(() => undefined)}
+          onConfirm={() => remove.mutate()}
         >
           <Button
             type="text"
@@ -217,7 +251,11 @@ export function StorageTargetCard({ target, canWrite, now, onEdit }: StorageTarg
       </Flex>
 
       {target.description ? (
-        <Typography.Paragraph type="secondary" ellipsis={{ rows: 2, tooltip: target.description }} style={{ margin: 0 }}>
+        <Typography.Paragraph
+          type="secondary"
+          ellipsis={{ rows: 2, tooltip: target.description }}
+          style={{ margin: 0 }}
+        >
           {target.description}
         </Typography.Paragraph>
       ) : null}
@@ -291,10 +329,18 @@ function UsageBlock({
         <div data-testid={`storage-capacity-${id}`} data-percent={diskPercent}>
           <Flex justify="space-between" align="center" gap={8}>
             <Typography.Text style={{ fontSize: 12 }}>
-              {t('storage.capacityUsed', { used: formatBytes(disk.used ?? 0), total: formatBytes(disk.total ?? 0) })}
+              {t('storage.capacityUsed', {
+                used: formatBytes(disk.used ?? 0),
+                total: formatBytes(disk.total ?? 0),
+              })}
             </Typography.Text>
             {diskPercent >= CAPACITY_WARNING_PERCENT ? (
-              <Tag color="error" icon={<WarningOutlined />} style={{ marginInlineEnd: 0 }} data-testid={`storage-capacity-warning-${id}`}>
+              <Tag
+                color="error"
+                icon={<WarningOutlined />}
+                style={{ marginInlineEnd: 0 }}
+                data-testid={`storage-capacity-warning-${id}`}
+              >
                 {t('storage.capacityWarning')}
               </Tag>
             ) : null}
@@ -302,7 +348,9 @@ function UsageBlock({
           <Progress
             percent={diskPercent}
             size="small"
-            strokeColor={diskPercent >= CAPACITY_WARNING_PERCENT ? token.colorError : usageColor(diskPercent, token)}
+            strokeColor={
+              diskPercent >= CAPACITY_WARNING_PERCENT ? token.colorError : usageColor(diskPercent, token)
+            }
             style={{ margin: 0 }}
           />
           <Typography.Text type="secondary" style={{ fontSize: 12 }}>
@@ -350,7 +398,11 @@ export function ErrorDetail({ error }: { error: unknown }) {
     <Flex vertical gap={6}>
       <Typography.Text>{text}</Typography.Text>
       {detail && detail !== text ? (
-        <Typography.Paragraph type="secondary" style={{ margin: 0, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }} data-testid="error-detail">
+        <Typography.Paragraph
+          type="secondary"
+          style={{ margin: 0, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
+          data-testid="error-detail"
+        >
           {detail}
         </Typography.Paragraph>
       ) : null}

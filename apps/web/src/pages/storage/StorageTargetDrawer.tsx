@@ -49,10 +49,11 @@ import { RCLONE_CATALOGUE_TIMEOUT_MS, STORAGE_TEST_TIMEOUT_MS, storageKeys } fro
 interface FormValues {
   name: string;
   typeValue: string;
-  description: string;
+  description?: string;
   enabled: boolean;
   quotaGb: number | null;
-  config: Record<string, StorageFieldValue | undefined>;
+  /** Absent until a type is chosen. */
+  config?: Record<string, StorageFieldValue | undefined>;
 }
 
 type TestResult = { ok: true; message: string } | { ok: false; error: unknown } | null;
@@ -96,7 +97,8 @@ export function StorageTargetDrawer({
 
   const detail = useQuery({
     queryKey: storageKeys.detail(existing?.id ?? 0),
-    queryFn: ({ signal }) => apiCall(apiRoutes.storageTargets.get, { params: { id: existing?.id ?? 0 }, signal }),
+    queryFn: ({ signal }) =>
+      apiCall(apiRoutes.storageTargets.get, { params: { id: existing?.id ?? 0 }, signal }),
     enabled: existing !== null,
     staleTime: 0,
   });
@@ -113,7 +115,10 @@ export function StorageTargetDrawer({
     () => fieldsFor(typeValue, catalogue.data, storedConfig),
     [typeValue, catalogue.data, storedConfig],
   );
-  const masked = useMemo(() => new Set(existing ? (detail.data?.maskedFields ?? []) : []), [existing, detail.data]);
+  const masked = useMemo(
+    () => new Set(existing ? (detail.data?.maskedFields ?? []) : []),
+    [existing, detail.data],
+  );
   const parsedType = typeValue ? parseTypeValue(typeValue) : null;
   const isGoogleDrive = parsedType?.type === 'google_drive';
   const ready = existing === null || detail.isSuccess;
@@ -121,10 +126,16 @@ export function StorageTargetDrawer({
   // Load the values of the target (or the defaults) each time the drawer opens.
   useEffect(() => {
     if (editing === null) return;
-    setTestResult(null);
     form.resetFields();
     if (editing === 'new') {
-      form.setFieldsValue({ name: '', typeValue: undefined, description: '', enabled: true, quotaGb: 0, config: {} });
+      form.setFieldsValue({
+        name: '',
+        typeValue: undefined,
+        description: '',
+        enabled: true,
+        quotaGb: 0,
+        config: {},
+      });
     }
   }, [editing, form]);
 
@@ -172,7 +183,8 @@ export function StorageTargetDrawer({
 
   const resolveErrorPath = (path: string[]): string[] | null => {
     const [head, field] = path;
-    if (head === 'config') return fields.some((entry) => entry.name === field) ? ['config', field ?? ''] : null;
+    if (head === 'config')
+      return fields.some((entry) => entry.name === field) ? ['config', field ?? ''] : null;
     return head === 'name' || head === 'description' ? [head] : null;
   };
 
@@ -184,7 +196,9 @@ export function StorageTargetDrawer({
         : apiCall(apiRoutes.storageTargets.create, { body });
     },
     onSuccess: (target) => {
-      void message.success(existing ? t('storage.updated', { name: target.name }) : t('storage.created', { name: target.name }));
+      void message.success(
+        existing ? t('storage.updated', { name: target.name }) : t('storage.created', { name: target.name }),
+      );
       onSaved(target);
       onClose();
     },
@@ -255,6 +269,7 @@ export function StorageTargetDrawer({
         if (!visible) {
           save.reset();
           test.reset();
+          setTestResult(null);
         }
       }}
       footer={
@@ -303,7 +318,11 @@ export function StorageTargetDrawer({
             { max: 128, message: t('storage.fieldTooLong', { max: 128 }) },
           ]}
         >
-          <Input autoComplete="off" placeholder={t('storage.fieldNamePlaceholder')} data-testid="storage-form-name" />
+          <Input
+            autoComplete="off"
+            placeholder={t('storage.fieldNamePlaceholder')}
+            data-testid="storage-form-name"
+          />
         </Form.Item>
         <Form.Item
           name="typeValue"
@@ -318,7 +337,11 @@ export function StorageTargetDrawer({
             onChange={onTypeChange}
           />
         </Form.Item>
-        <Form.Item name="description" label={t('storage.fieldDescription')} rules={[{ max: 255, message: t('storage.fieldTooLong', { max: 255 }) }]}>
+        <Form.Item
+          name="description"
+          label={t('storage.fieldDescription')}
+          rules={[{ max: 255, message: t('storage.fieldTooLong', { max: 255 }) }]}
+        >
           <Input.TextArea autoSize={{ minRows: 1, maxRows: 4 }} data-testid="storage-form-description" />
         </Form.Item>
         <Row gutter={16}>
@@ -348,7 +371,9 @@ export function StorageTargetDrawer({
             </Divider>
             {isGoogleDrive ? <GoogleDriveHelp existing={existing !== null} /> : null}
             {parsedType?.type === 'rclone' ? (
-              <RcloneHelp backend={catalogue.data?.find((entry) => entry.name === parsedType.rcloneBackend)} />
+              <RcloneHelp
+                backend={catalogue.data?.find((entry) => entry.name === parsedType.rcloneBackend)}
+              />
             ) : null}
             {basicFields.map((field) => (
               <ConfigField key={field.name} field={field} stored={masked.has(field.name)} form={form} />
@@ -364,7 +389,12 @@ export function StorageTargetDrawer({
                     forceRender: true,
                     label: t('storage.advanced', { count: advancedFields.length }),
                     children: advancedFields.map((field) => (
-                      <ConfigField key={field.name} field={field} stored={masked.has(field.name)} form={form} />
+                      <ConfigField
+                        key={field.name}
+                        field={field}
+                        stored={masked.has(field.name)}
+                        form={form}
+                      />
                     )),
                   },
                 ]}
@@ -438,11 +468,19 @@ function TypeSelect({
   const { t } = useTranslation();
   const typeLabel = useStorageTypeLabel();
   const options = useMemo(() => {
-    const groups = [
+    const groups: {
+      label: string;
+      title: string;
+      options: { value: string; label: string; search: string }[];
+    }[] = [
       {
         label: t('storage.typeGroups.builtin'),
         title: 'builtin',
-        options: builtinStorageTypes.map((type) => ({ value: type, label: typeLabel(type), search: `${type} ${typeLabel(type)}` })),
+        options: builtinStorageTypes.map((type) => ({
+          value: type,
+          label: typeLabel(type),
+          search: `${type} ${typeLabel(type)}`,
+        })),
       },
     ];
     for (const group of rcloneGroups) {
@@ -467,7 +505,7 @@ function TypeSelect({
       disabled={disabled}
       showSearch={{
         filterOption: (input, option) =>
-          String((option as { search?: string } | undefined)?.search ?? '')
+          ((option as { search?: string } | undefined)?.search ?? '')
             .toLowerCase()
             .includes(input.toLowerCase()),
       }}
@@ -491,13 +529,19 @@ function ConfigField({
   form: FormInstance<FormValues>;
 }) {
   const { t } = useTranslation();
-  const label = field.label !== undefined ? field.name : translateDynamic(t, `storage.fields.${field.name}`, field.name);
-  const help = field.label !== undefined ? field.label : translateDynamic(t, `storage.fieldHelp.${field.name}`, '');
+  const label =
+    field.label !== undefined ? field.name : translateDynamic(t, `storage.fields.${field.name}`, field.name);
+  const help =
+    field.label !== undefined ? field.label : translateDynamic(t, `storage.fieldHelp.${field.name}`, '');
   const testId = `storage-field-${field.name}`;
   const keepsStored = field.secret && stored;
   const rules: FormRule[] = [];
   if (field.required && !keepsStored && field.kind !== 'boolean') {
-    rules.push({ required: true, whitespace: field.kind !== 'number', message: t('storage.fieldRequired', { field: label }) });
+    rules.push({
+      required: true,
+      whitespace: field.kind !== 'number',
+      message: t('storage.fieldRequired', { field: label }),
+    });
   }
   if (field.isUrl) rules.push({ type: 'url', message: t('storage.fieldUrl') });
   if (field.maxLength !== undefined && field.kind !== 'number') {
@@ -582,7 +626,11 @@ function RcloneHelp({ backend }: { backend: RcloneBackendInfo | undefined }) {
       type="info"
       showIcon
       style={{ marginBottom: 16 }}
-      title={backend ? t('storage.rcloneHelpTitle', { name: backend.description || backend.name }) : t('storage.rcloneUnknownBackend')}
+      title={
+        backend
+          ? t('storage.rcloneHelpTitle', { name: backend.description || backend.name })
+          : t('storage.rcloneUnknownBackend')
+      }
       description={t('storage.rcloneHelp')}
     />
   );

@@ -75,7 +75,12 @@ export function StorageTargetsPage() {
               />
             </Tooltip>
             {writable ? (
-              <Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing('new')} data-testid="storage-create">
+              <Button
+                type="primary"
+                icon={<PlusOutlined />}
+                onClick={() => setEditing('new')}
+                data-testid="storage-create"
+              >
                 {t('storage.create')}
               </Button>
             ) : null}
@@ -84,7 +89,11 @@ export function StorageTargetsPage() {
       />
 
       {targets.isError ? (
-        <LoadError error={targets.error} onRetry={() => void targets.refetch()} style={{ marginBottom: 16 }} />
+        <LoadError
+          error={targets.error}
+          onRetry={() => void targets.refetch()}
+          style={{ marginBottom: 16 }}
+        />
       ) : null}
 
       {list.length > 0 ? (
@@ -125,7 +134,9 @@ export function StorageTargetsPage() {
       ) : list.length === 0 && !targets.isError ? (
         <Card data-testid="storage-empty">
           <Empty
-            image={<CloudUploadOutlined style={{ fontSize: 56, color: 'var(--ant-color-primary, #1668dc)' }} />}
+            image={
+              <CloudUploadOutlined style={{ fontSize: 56, color: 'var(--ant-color-primary, #1668dc)' }} />
+            }
             styles={{ image: { height: 64 } }}
             description={
               <Flex vertical gap={4} align="center">

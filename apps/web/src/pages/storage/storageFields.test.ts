@@ -25,7 +25,12 @@ describe('describeStorageFields', () => {
   });
 
   it('finds the number bounds and the URL format', () => {
-    expect(byName('ftp').get('port')).toMatchObject({ kind: 'number', defaultValue: 21, min: 1, max: 65_535 });
+    expect(byName('ftp').get('port')).toMatchObject({
+      kind: 'number',
+      defaultValue: 21,
+      min: 1,
+      max: 65_535,
+    });
     expect(byName('webdav').get('endpoint')).toMatchObject({ required: true, isUrl: true });
   });
 
@@ -56,7 +61,13 @@ describe('form values and payload', () => {
   const fields = describeStorageFields('sftp');
 
   it('never puts a masked secret into an input', () => {
-    const values = configFormValues(fields, { host: 'h', port: 2222, user: 'u', pass: '********', root: '/r' });
+    const values = configFormValues(fields, {
+      host: 'h',
+      port: 2222,
+      user: 'u',
+      pass: '********',
+      root: '/r',
+    });
     expect(values).toMatchObject({ host: 'h', port: 2222, user: 'u', pass: '', root: '/r' });
   });
 
@@ -77,7 +88,13 @@ describe('form values and payload', () => {
         { key: 'hard_delete', label: 'Hard delete', required: false, isPassword: false, advanced: false },
       ],
     });
-    expect(rcloneFields.map((field) => field.name)).toEqual(['root', 'account', 'key', 'endpoint', 'hard_delete']);
+    expect(rcloneFields.map((field) => field.name)).toEqual([
+      'root',
+      'account',
+      'key',
+      'endpoint',
+      'hard_delete',
+    ]);
     expect(rcloneFields.find((field) => field.name === 'endpoint')?.advanced).toBe(true);
     const payload = buildConfigPayload(
       rcloneFields,

@@ -153,7 +153,9 @@ export function describeRcloneFields(backend: RcloneBackendInfo): StorageFieldSp
 }
 
 /** Initial form values of a new target: each field's default (booleans false, text empty). */
-export function defaultConfigValues(fields: readonly StorageFieldSpec[]): Record<string, StorageFieldValue | undefined> {
+export function defaultConfigValues(
+  fields: readonly StorageFieldSpec[],
+): Record<string, StorageFieldValue | undefined> {
   const values: Record<string, StorageFieldValue | undefined> = {};
   for (const field of fields) {
     if (field.defaultValue !== undefined) values[field.name] = field.defaultValue;
@@ -208,13 +210,15 @@ export function buildConfigPayload(
       if (typeof raw === 'number' && Number.isFinite(raw)) config[field.name] = raw;
       continue;
     }
-    const text = typeof raw === 'string' ? raw : raw === undefined || raw === null ? '' : String(raw);
+    const text =
+      typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : '';
     if (text === MASKED_SECRET) {
       config[field.name] = '';
       continue;
     }
     if (options.rcloneBackend !== undefined && field.name !== 'root' && text === '') {
-      if (options.storedConfig && field.name in options.storedConfig && !field.secret) config[field.name] = '';
+      if (options.storedConfig && field.name in options.storedConfig && !field.secret)
+        config[field.name] = '';
       continue;
     }
     config[field.name] = text;

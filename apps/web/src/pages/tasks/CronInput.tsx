@@ -5,7 +5,12 @@
  */
 import { useEffect, useState } from 'react';
 import { Button, Flex, Input, Typography, theme } from 'antd';
-import { CalendarOutlined, CheckCircleFilled, CloseCircleFilled, PauseCircleOutlined } from '@ant-design/icons';
+import {
+  CalendarOutlined,
+  CheckCircleFilled,
+  CloseCircleFilled,
+  PauseCircleOutlined,
+} from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { apiRoutes } from '@backupx/contract';
@@ -68,7 +73,8 @@ export function CronInput({ value = '', onChange, allowEmpty = true, testId = 't
         </Typography.Text>
       ) : null;
     }
-    if (preview.isError) return <Typography.Text type="danger">{errorText(t, preview.error)}</Typography.Text>;
+    if (preview.isError)
+      return <Typography.Text type="danger">{errorText(t, preview.error)}</Typography.Text>;
     if (!preview.data || current !== expression) {
       return <Typography.Text type="secondary">{t('tasks.cron.checking')}</Typography.Text>;
     }
@@ -130,7 +136,9 @@ export function CronInput({ value = '', onChange, allowEmpty = true, testId = 't
       />
       <Flex gap={6} wrap style={{ marginTop: 8 }}>
         {allowEmpty ? chip(t('tasks.cron.manual'), '', 'manual') : null}
-        {cronPresets.map((preset) => chip(t(`tasks.cron.presets.${presetKeys[preset]}`), preset, presetKeys[preset]))}
+        {cronPresets.map((preset) =>
+          chip(t(`tasks.cron.presets.${presetKeys[preset]}`), preset, presetKeys[preset]),
+        )}
       </Flex>
       <div
         style={{

@@ -2,7 +2,7 @@
  * Modal that browses the master's file system (`GET /api/system/fs/list`): breadcrumbs, folders
  * first, "select this folder", and in file mode a click on a file picks it (SQLite databases).
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Alert, Breadcrumb, Button, Empty, Flex, Input, Modal, Spin, Typography, theme } from 'antd';
 import {
   ArrowUpOutlined,
@@ -21,6 +21,7 @@ import { formatBytes } from '../../lib/format.ts';
 import { LoadError } from '../../components/LoadError.tsx';
 import './tasks.css';
 
+/** Render it only while it is open: it reads `initialPath` when it mounts. */
 interface DirectoryPickerProps {
   open: boolean;
   /** `directory`: pick the current folder; `file`: pick a file (folders still navigate). */
@@ -47,15 +48,9 @@ const startFolder = (path: string | undefined, mode: 'directory' | 'file'): stri
 export function DirectoryPicker({ open, mode, initialPath, onClose, onSelect }: DirectoryPickerProps) {
   const { t } = useTranslation();
   const { token } = theme.useToken();
-  const [path, setPath] = useState('/');
-  const [typed, setTyped] = useState('/');
-
-  useEffect(() => {
-    if (!open) return;
-    const start = startFolder(initialPath, mode);
-    setPath(start);
-    setTyped(start);
-  }, [open, initialPath, mode]);
+  // Mounted when it opens (see callers), so the start folder is read once.
+  const [path, setPath] = useState(() => startFolder(initialPath, mode));
+  const [typed, setTyped] = useState(path);
 
   const listing = useQuery({
     queryKey: ['tasks', 'fs', path],
@@ -157,7 +152,7 @@ export function DirectoryPicker({ open, mode, initialPath, onClose, onSelect }: 
             borderRadius: token.borderRadiusLG,
           }}
         >
-          {listing.isPending && !listing.isError ? (
+          {listing.isPending ? (
             <Flex align="center" justify="center" style={{ height: '100%' }}>
               <Spin />
             </Flex>

@@ -28,7 +28,15 @@ const mono = (value: string) => (
   </Typography.Text>
 );
 
-export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, onRun, onShowRecords }: TaskDetailDrawerProps) {
+export function TaskDetailDrawer({
+  taskId,
+  canWrite,
+  running,
+  onClose,
+  onEdit,
+  onRun,
+  onShowRecords,
+}: TaskDetailDrawerProps) {
   const { t, i18n } = useTranslation();
   const detail = useQuery({
     queryKey: ['tasks', 'detail', taskId],
@@ -38,7 +46,8 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
   const task = detail.data;
   const preview = useQuery({
     queryKey: ['tasks', 'cron-preview', task?.cronExpr ?? ''],
-    queryFn: ({ signal }) => apiCall(apiRoutes.tasks.cronPreview, { body: { cronExpr: task?.cronExpr ?? '' }, signal }),
+    queryFn: ({ signal }) =>
+      apiCall(apiRoutes.tasks.cronPreview, { body: { cronExpr: task?.cronExpr ?? '' }, signal }),
     enabled: task !== undefined && task.cronExpr !== '',
     staleTime: 30_000,
   });
@@ -76,7 +85,11 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
       {
         key: 'enabled',
         label: t('common.status'),
-        children: item.enabled ? <Tag color="green">{t('common.enabled')}</Tag> : <Tag>{t('common.disabled')}</Tag>,
+        children: item.enabled ? (
+          <Tag color="green">{t('common.enabled')}</Tag>
+        ) : (
+          <Tag>{t('common.disabled')}</Tag>
+        ),
       },
       {
         key: 'last',
@@ -98,7 +111,9 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
         key: 'tags',
         label: t('tasks.detail.tags'),
         children:
-          item.tags === '' ? none : (
+          item.tags === '' ? (
+            none
+          ) : (
             <Flex gap={4} wrap>
               {parseTags(item.tags).map((tag) => (
                 <Tag key={tag} style={{ marginInlineEnd: 0 }}>
@@ -117,7 +132,11 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
         children: (
           <Flex gap={4} wrap>
             {item.storageTargetNames.map((name, index) => (
-              <Tag key={`${name}-${String(index)}`} color={index === 0 ? 'blue' : 'default'} style={{ marginInlineEnd: 0 }}>
+              <Tag
+                key={`${name}-${String(index)}`}
+                color={index === 0 ? 'blue' : 'default'}
+                style={{ marginInlineEnd: 0 }}
+              >
                 {name}
               </Tag>
             ))}
@@ -179,7 +198,9 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
               label: t('tasks.detail.excludes'),
               span: 2,
               children:
-                item.excludePatterns.length === 0 ? none : (
+                item.excludePatterns.length === 0 ? (
+                  none
+                ) : (
                   <Flex gap={4} wrap>
                     {item.excludePatterns.map((pattern) => (
                       <Tag key={pattern} className="bx-mono" style={{ marginInlineEnd: 0 }}>
@@ -194,7 +215,11 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
           ? [{ key: 'dbPath', label: t('tasks.detail.dbPath'), span: 2, children: mono(item.dbPath) }]
           : isServerDatabase(item.type)
             ? [
-                { key: 'host', label: t('tasks.detail.dbServer'), children: mono(`${item.dbHost}:${String(item.dbPort)}`) },
+                {
+                  key: 'host',
+                  label: t('tasks.detail.dbServer'),
+                  children: mono(`${item.dbHost}:${String(item.dbPort)}`),
+                },
                 { key: 'user', label: t('tasks.detail.dbUser'), children: item.dbUser },
                 { key: 'names', label: t('tasks.detail.dbNames'), children: mono(item.dbName) },
                 {
@@ -212,7 +237,10 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
                         span: 2,
                         children: mono(
                           Object.entries(item.extraConfig)
-                            .map(([key, value]) => `${key}=${typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value)}`)
+                            .map(
+                              ([key, value]) =>
+                                `${key}=${typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value)}`,
+                            )
                             .join('  '),
                         ),
                       },
@@ -224,7 +252,10 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
       {
         key: 'sla',
         label: t('tasks.detail.sla'),
-        children: item.slaHoursRpo > 0 ? t('common.hours', { count: item.slaHoursRpo }) : t('tasks.detail.notMonitored'),
+        children:
+          item.slaHoursRpo > 0
+            ? t('common.hours', { count: item.slaHoursRpo })
+            : t('tasks.detail.notMonitored'),
       },
       { key: 'alert', label: t('tasks.detail.alertFails'), children: String(item.alertOnConsecutiveFails) },
       {
@@ -238,7 +269,10 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
         label: t('tasks.detail.verify'),
         span: 2,
         children: item.verifyEnabled
-          ? t('tasks.detail.verifyOn', { cron: item.verifyCronExpr, mode: t(`tasks.form.verify${item.verifyMode === 'deep' ? 'Deep' : 'Quick'}`) })
+          ? t('tasks.detail.verifyOn', {
+              cron: item.verifyCronExpr,
+              mode: t(`tasks.form.verify${item.verifyMode === 'deep' ? 'Deep' : 'Quick'}`),
+            })
           : t('tasks.detail.verifyOff'),
       },
       { key: 'created', label: t('tasks.detail.created'), children: formatDateTime(item.createdAt) },
@@ -275,12 +309,20 @@ export function TaskDetailDrawer({ taskId, canWrite, running, onClose, onEdit, o
       extra={
         task ? (
           <Space>
-            <Button icon={<HistoryOutlined />} onClick={() => onShowRecords(task.id)} data-testid="task-detail-records">
+            <Button
+              icon={<HistoryOutlined />}
+              onClick={() => onShowRecords(task.id)}
+              data-testid="task-detail-records"
+            >
               {t('tasks.viewRecords')}
             </Button>
             {canWrite ? (
               <>
-                <Button icon={<EditOutlined />} onClick={() => onEdit(task.id)} data-testid="task-detail-edit">
+                <Button
+                  icon={<EditOutlined />}
+                  onClick={() => onEdit(task.id)}
+                  data-testid="task-detail-edit"
+                >
                   {t('common.edit')}
                 </Button>
                 <Button

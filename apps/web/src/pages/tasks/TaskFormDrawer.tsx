@@ -56,7 +56,8 @@ import {
 } from './taskForm.ts';
 import type { TaskFormValues } from './taskForm.ts';
 
-export const storageTargetsQueryKey = ['storage-targets'] as const;
+/** Shared with the storage targets page (same list, same cache). */
+export const storageTargetsQueryKey = ['storage-targets', 'list'] as const;
 
 const windowExamples = [
   'time=01:00-05:00',
@@ -98,10 +99,13 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
   const queryClient = useQueryClient();
   const [form] = Form.useForm<TaskFormValues>();
   const [step, setStep] = useState(0);
-  const [picker, setPicker] = useState<{ mode: 'directory' | 'file'; target: number | 'dbPath' } | null>(null);
+  const [picker, setPicker] = useState<{ mode: 'directory' | 'file'; target: number | 'dbPath' } | null>(
+    null,
+  );
   const [discovered, setDiscovered] = useState<string[]>([]);
   const isEdit = taskId !== null;
-  const type = (Form.useWatch('type', form) ?? 'file') as TaskType;
+  // Undefined during the first render, before the form is mounted (nothing type-specific shows then).
+  const type = Form.useWatch('type', form);
   const backupMode = Form.useWatch('backupMode', form);
   const hanaBackupType = Form.useWatch('hanaBackupType', form);
   const verifyEnabled = Form.useWatch('verifyEnabled', form);
@@ -124,14 +128,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
   });
 
   const loadedTask = isEdit ? detail.data : undefined;
-  // Start from the defaults (or the stored task) every time the drawer opens.
-  useEffect(() => {
-    if (!open) return;
-    setStep(0);
-    setDiscovered([]);
-    form.resetFields();
-    if (!isEdit) form.setFieldsValue(defaultTaskValues());
-  }, [open, isEdit, form]);
+  // The page mounts a fresh drawer for every opening (a new `key`): only the stored task is loaded here.
   useEffect(() => {
     if (open && loadedTask) form.setFieldsValue(valuesFromDetail(loadedTask));
   }, [open, loadedTask, form]);
@@ -158,7 +155,9 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         : apiCall(apiRoutes.tasks.update, { params: { id: taskId }, body });
     },
     onSuccess: (task) => {
-      void message.success(isEdit ? t('tasks.updated', { name: task.name }) : t('tasks.created', { name: task.name }));
+      void message.success(
+        isEdit ? t('tasks.updated', { name: task.name }) : t('tasks.created', { name: task.name }),
+      );
       void queryClient.invalidateQueries({ queryKey: ['tasks'] });
       onSaved(task);
     },
@@ -224,7 +223,8 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
   const onTypeChange = (next: TaskType) => {
     const port = form.getFieldValue('dbPort') as number | null;
     const knownDefaults = Object.values(defaultPorts);
-    if (port === null || knownDefaults.includes(port)) form.setFieldValue('dbPort', defaultPorts[next] ?? null);
+    if (port === null || knownDefaults.includes(port))
+      form.setFieldValue('dbPort', defaultPorts[next] ?? null);
     if (next !== 'file') form.setFieldValue('backupMode', 'full');
     setDiscovered([]);
   };
@@ -245,7 +245,11 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         <Input placeholder={t('tasks.form.namePlaceholder')} maxLength={100} data-testid="task-name" />
       </Form.Item>
       <Form.Item name="type" label={t('tasks.form.type')} rules={[{ required: true }]}>
-        <Radio.Group optionType="button" buttonStyle="solid" onChange={(event) => onTypeChange(event.target.value as TaskType)}>
+        <Radio.Group
+          optionType="button"
+          buttonStyle="solid"
+          onChange={(event) => onTypeChange(event.target.value as TaskType)}
+        >
           {taskTypes.map((value) => (
             <Radio.Button key={value} value={value} data-testid={`task-type-${value}`}>
               {t(`tasks.types.${value}`)}
@@ -276,7 +280,12 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
       >
         <CronInput testId="task-cron" />
       </Form.Item>
-      <Form.Item name="enabled" label={t('tasks.form.enabled')} valuePropName="checked" extra={t('tasks.form.enabledHelp')}>
+      <Form.Item
+        name="enabled"
+        label={t('tasks.form.enabled')}
+        valuePropName="checked"
+        extra={t('tasks.form.enabledHelp')}
+      >
         <Switch data-testid="task-enabled" />
       </Form.Item>
     </>
@@ -288,10 +297,10 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         name="sourcePaths"
         rules={[
           {
-            validator: async (_rule, paths: string[] | undefined) => {
-              if ((paths ?? []).some((path) => path.trim() !== '')) return;
-              throw new Error(t('tasks.form.sourcePathsRequired'));
-            },
+            validator: (_rule, paths: string[] | undefined) =>
+              (paths ?? []).some((path) => path.trim() !== '')
+                ? Promise.resolve()
+                : Promise.reject(new Error(t('tasks.form.sourcePathsRequired'))),
           },
         ]}
       >
@@ -304,15 +313,20 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
                   noStyle
                   rules={[
                     {
-                      validator: async (_rule, value: string | undefined) => {
+                      validator: (_rule, value: string | undefined) => {
                         const path = (value ?? '').trim();
-                        if (path === '' || isAbsolutePath(path)) return;
-                        throw new Error(t('tasks.form.pathAbsolute'));
+                        return path === '' || isAbsolutePath(path)
+                          ? Promise.resolve()
+                          : Promise.reject(new Error(t('tasks.form.pathAbsolute')));
                       },
                     },
                   ]}
                 >
-                  <Input placeholder="/var/www" className="bx-mono" data-testid={`task-source-path-${String(index)}`} />
+                  <Input
+                    placeholder="/var/www"
+                    className="bx-mono"
+                    data-testid={`task-source-path-${String(index)}`}
+                  />
                 </Form.Item>
                 <Tooltip title={t('tasks.form.browse')}>
                   <Button
@@ -332,14 +346,24 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
                 </Tooltip>
               </Flex>
             ))}
-            <Button type="dashed" icon={<PlusOutlined />} onClick={() => add('')} block data-testid="task-source-add">
+            <Button
+              type="dashed"
+              icon={<PlusOutlined />}
+              onClick={() => add('')}
+              block
+              data-testid="task-source-add"
+            >
               {t('tasks.form.addPath')}
             </Button>
             <Form.ErrorList errors={errors} />
           </Form.Item>
         )}
       </Form.List>
-      <Form.Item name="excludePatterns" label={t('tasks.form.excludePatterns')} extra={t('tasks.form.excludePatternsHelp')}>
+      <Form.Item
+        name="excludePatterns"
+        label={t('tasks.form.excludePatterns')}
+        extra={t('tasks.form.excludePatternsHelp')}
+      >
         <Input.TextArea
           autoSize={{ minRows: 3, maxRows: 8 }}
           placeholder={'*.log\nnode_modules\ncache/'}
@@ -359,10 +383,11 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           rules={[
             { required: true, whitespace: true, message: t('tasks.form.dbPathRequired') },
             {
-              validator: async (_rule, value: string | undefined) => {
+              validator: (_rule, value: string | undefined) => {
                 const path = (value ?? '').trim();
-                if (path === '' || isAbsolutePath(path)) return;
-                throw new Error(t('tasks.form.pathAbsolute'));
+                return path === '' || isAbsolutePath(path)
+                  ? Promise.resolve()
+                  : Promise.reject(new Error(t('tasks.form.pathAbsolute')));
               },
             },
           ]}
@@ -393,7 +418,11 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           </Form.Item>
         </Col>
         <Col xs={24} sm={8}>
-          <Form.Item name="dbPort" label={t('tasks.form.dbPort')} rules={[{ required: true, message: t('tasks.form.dbPortRequired') }]}>
+          <Form.Item
+            name="dbPort"
+            label={t('tasks.form.dbPort')}
+            rules={[{ required: true, message: t('tasks.form.dbPortRequired') }]}
+          >
             <InputNumber<number>
               min={1}
               max={65535}
@@ -476,7 +505,10 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
               checked={((form.getFieldValue('dbNames') as string[] | undefined) ?? []).includes(name)}
               onChange={(checked) => {
                 const current = (form.getFieldValue('dbNames') as string[] | undefined) ?? [];
-                form.setFieldValue('dbNames', checked ? [...current, name] : current.filter((item) => item !== name));
+                form.setFieldValue(
+                  'dbNames',
+                  checked ? [...current, name] : current.filter((item) => item !== name),
+                );
                 void form.validateFields([['dbNames']]).catch(() => undefined);
               }}
               data-testid={`task-db-discovered-${name}`}
@@ -541,7 +573,13 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
 
   const numberField = (name: keyof TaskFormValues, label: string, extra?: string, min = 0, max = 100_000) => (
     <Form.Item name={name} label={label} extra={extra}>
-      <InputNumber<number> min={min} max={max} precision={0} style={{ width: '100%' }} data-testid={`task-${name}`} />
+      <InputNumber<number>
+        min={min}
+        max={max}
+        precision={0}
+        style={{ width: '100%' }}
+        data-testid={`task-${name}`}
+      />
     </Form.Item>
   );
 
@@ -567,7 +605,13 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           }
         />
       </Form.Item>
-      {targets.isError ? <LoadError error={targets.error} onRetry={() => void targets.refetch()} style={{ marginBottom: 16 }} /> : null}
+      {targets.isError ? (
+        <LoadError
+          error={targets.error}
+          onRetry={() => void targets.refetch()}
+          style={{ marginBottom: 16 }}
+        />
+      ) : null}
       {targets.isSuccess && targetOptions.length === 0 ? (
         <Alert
           type="warning"
@@ -600,12 +644,21 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         </Col>
       </Row>
       {encrypt ? (
-        <Alert type="info" showIcon style={{ marginTop: -8, marginBottom: 16 }} title={t('tasks.form.encryptHelp')} />
+        <Alert
+          type="info"
+          showIcon
+          style={{ marginTop: -8, marginBottom: 16 }}
+          title={t('tasks.form.encryptHelp')}
+        />
       ) : null}
       {type === 'file' ? (
         <Row gutter={12}>
           <Col xs={24} sm={12}>
-            <Form.Item name="backupMode" label={t('tasks.form.backupMode')} extra={t('tasks.form.backupModeHelp')}>
+            <Form.Item
+              name="backupMode"
+              label={t('tasks.form.backupMode')}
+              extra={t('tasks.form.backupModeHelp')}
+            >
               <Radio.Group optionType="button" buttonStyle="solid">
                 <Radio.Button value="full" data-testid="task-mode-full">
                   {t('tasks.mode.full')}
@@ -618,7 +671,13 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           </Col>
           {backupMode === 'differential' ? (
             <Col xs={24} sm={12}>
-              {numberField('diffFullIntervalDays', t('tasks.form.diffFullInterval'), t('tasks.form.diffFullIntervalHelp'), 1, 3650)}
+              {numberField(
+                'diffFullIntervalDays',
+                t('tasks.form.diffFullInterval'),
+                t('tasks.form.diffFullIntervalHelp'),
+                1,
+                3650,
+              )}
             </Col>
           ) : null}
         </Row>
@@ -651,7 +710,10 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           {numberField('keepYearly', t('tasks.form.keepYearly'), undefined, 0, 10_000)}
         </Col>
       </Row>
-      <Typography.Text type="secondary" style={{ display: 'block', marginTop: -12, marginBottom: 16, fontSize: 13 }}>
+      <Typography.Text
+        type="secondary"
+        style={{ display: 'block', marginTop: -12, marginBottom: 16, fontSize: 13 }}
+      >
         {t('tasks.form.gfsHelp')}
       </Typography.Text>
       <Form.Item name="tags" label={t('tasks.form.tags')} extra={t('tasks.form.tagsHelp')}>
@@ -671,7 +733,13 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           {numberField('slaHoursRpo', t('tasks.form.slaHoursRpo'), t('tasks.form.slaHoursRpoHelp'))}
         </Col>
         <Col xs={24} sm={12}>
-          {numberField('alertOnConsecutiveFails', t('tasks.form.alertFails'), t('tasks.form.alertFailsHelp'), 1, 1000)}
+          {numberField(
+            'alertOnConsecutiveFails',
+            t('tasks.form.alertFails'),
+            t('tasks.form.alertFailsHelp'),
+            1,
+            1000,
+          )}
         </Col>
       </Row>
       <Form.Item
@@ -695,12 +763,22 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           </div>
         }
       >
-        <Input placeholder={t('tasks.form.windowsPlaceholder')} className="bx-mono" maxLength={500} data-testid="task-windows" />
+        <Input
+          placeholder={t('tasks.form.windowsPlaceholder')}
+          className="bx-mono"
+          maxLength={500}
+          data-testid="task-windows"
+        />
       </Form.Item>
       <Divider titlePlacement="start" plain>
         {t('tasks.form.verifyTitle')}
       </Divider>
-      <Form.Item name="verifyEnabled" label={t('tasks.form.verifyEnabled')} valuePropName="checked" extra={t('tasks.form.verifyHelp')}>
+      <Form.Item
+        name="verifyEnabled"
+        label={t('tasks.form.verifyEnabled')}
+        valuePropName="checked"
+        extra={t('tasks.form.verifyHelp')}
+      >
         <Switch data-testid="task-verify-enabled" />
       </Form.Item>
       {verifyEnabled ? (
@@ -723,7 +801,14 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
     </>
   );
 
-  const source = type === 'file' ? fileSource : type === 'sqlite' ? sqliteSource : isServerDatabase(type) ? serverSource : null;
+  const source =
+    type === 'file'
+      ? fileSource
+      : type === 'sqlite'
+        ? sqliteSource
+        : isServerDatabase(type)
+          ? serverSource
+          : null;
   const panels = [basics, source, policy];
 
   return (
@@ -744,12 +829,21 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
               </Button>
             ) : null}
             {step < lastStep ? (
-              <Button type={isEdit ? 'default' : 'primary'} onClick={() => void goTo(step + 1)} data-testid="task-form-next">
+              <Button
+                type={isEdit ? 'default' : 'primary'}
+                onClick={() => void goTo(step + 1)}
+                data-testid="task-form-next"
+              >
                 {t('tasks.form.next')}
               </Button>
             ) : null}
             {isEdit || step === lastStep ? (
-              <Button type="primary" loading={save.isPending} onClick={() => void submit()} data-testid="task-form-submit">
+              <Button
+                type="primary"
+                loading={save.isPending}
+                onClick={() => void submit()}
+                data-testid="task-form-submit"
+              >
                 {isEdit ? t('common.save') : t('tasks.form.createSubmit')}
               </Button>
             ) : null}
@@ -757,7 +851,9 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         </Flex>
       }
     >
-      {isEdit && detail.isError ? <LoadError error={detail.error} onRetry={() => void detail.refetch()} /> : null}
+      {isEdit && detail.isError ? (
+        <LoadError error={detail.error} onRetry={() => void detail.refetch()} />
+      ) : null}
       {loading ? <Skeleton active paragraph={{ rows: 8 }} /> : null}
       {/* The form stays mounted while the task loads so its instance is always connected. */}
       <div style={{ display: loading || (isEdit && detail.isError) ? 'none' : 'block' }}>
@@ -772,7 +868,12 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
             { title: t('tasks.form.stepPolicy'), content: t('tasks.form.stepPolicyHint') },
           ]}
         />
-        <Form<TaskFormValues> form={form} layout="vertical" requiredMark="optional" initialValues={defaultTaskValues()}>
+        <Form<TaskFormValues>
+          form={form}
+          layout="vertical"
+          requiredMark="optional"
+          initialValues={defaultTaskValues()}
+        >
           {panels.map((panel, index) => (
             <div
               key={index}
@@ -784,24 +885,25 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           ))}
         </Form>
       </div>
-      <DirectoryPicker
-        open={picker !== null}
-        mode={picker?.mode ?? 'directory'}
-        initialPath={
-          picker === null
-            ? undefined
-            : picker.target === 'dbPath'
+      {picker ? (
+        <DirectoryPicker
+          open
+          mode={picker.mode}
+          initialPath={
+            picker.target === 'dbPath'
               ? (form.getFieldValue('dbPath') as string)
               : (form.getFieldValue(['sourcePaths', picker.target]) as string)
-        }
-        onClose={() => setPicker(null)}
-        onSelect={(path) => {
-          if (picker === null) return;
-          if (picker.target === 'dbPath') form.setFieldValue('dbPath', path);
-          else form.setFieldValue(['sourcePaths', picker.target], path);
-          void form.validateFields(picker.target === 'dbPath' ? [['dbPath']] : [['sourcePaths', picker.target]]).catch(() => undefined);
-        }}
-      />
+          }
+          onClose={() => setPicker(null)}
+          onSelect={(path) => {
+            if (picker.target === 'dbPath') form.setFieldValue('dbPath', path);
+            else form.setFieldValue(['sourcePaths', picker.target], path);
+            void form
+              .validateFields(picker.target === 'dbPath' ? [['dbPath']] : [['sourcePaths', picker.target]])
+              .catch(() => undefined);
+          }}
+        />
+      ) : null}
     </Drawer>
   );
 }

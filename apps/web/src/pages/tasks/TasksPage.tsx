@@ -3,6 +3,7 @@
  * actions on selected rows, a detail drawer and the three-step create/edit drawer.
  */
 import { useMemo, useState } from 'react';
+import type { HTMLAttributes } from 'react';
 import {
   App,
   Button,
@@ -70,13 +71,21 @@ export function TasksPage() {
   const [selectedTags, setSelectedTags] = useState<string[]>([]);
   const [selectedIds, setSelectedIds] = useState<number[]>([]);
   const [detailId, setDetailId] = useState<number | null>(null);
-  const [form, setForm] = useState<{ open: boolean; taskId: number | null }>({ open: false, taskId: null });
+  // `session` changes on every opening so the drawer starts from a fresh form.
+  const [form, setForm] = useState<{ open: boolean; taskId: number | null; session: number }>({
+    open: false,
+    taskId: null,
+    session: 0,
+  });
+  const openForm = (taskId: number | null) =>
+    setForm((current) => ({ open: true, taskId, session: current.session + 1 }));
 
   const tasks = useQuery({
     queryKey: tasksListQueryKey,
     queryFn: ({ signal }) => apiCall(apiRoutes.tasks.list, { signal }),
     // A running task changes status on its own: follow it until it ends.
-    refetchInterval: (query) => (query.state.data?.some((task) => task.lastStatus === 'running') ? 5000 : false),
+    refetchInterval: (query) =>
+      query.state.data?.some((task) => task.lastStatus === 'running') ? 5000 : false,
   });
   const tags = useQuery({
     queryKey: ['tasks', 'tags'],
@@ -87,7 +96,9 @@ export function TasksPage() {
   const filtered = useMemo(() => {
     const needle = search.trim().toLowerCase();
     return list.filter(
-      (task) => matchesAllTags(task.tags, selectedTags) && (needle === '' || task.name.toLowerCase().includes(needle)),
+      (task) =>
+        matchesAllTags(task.tags, selectedTags) &&
+        (needle === '' || task.name.toLowerCase().includes(needle)),
     );
   }, [list, selectedTags, search]);
 
@@ -96,7 +107,8 @@ export function TasksPage() {
   const openRecord = (recordId: number) => void navigate(`${recordsPath}?recordId=${String(recordId)}`);
 
   const run = useMutation({
-    mutationFn: (task: { id: number; name: string }) => apiCall(apiRoutes.records.runTask, { params: { id: task.id } }),
+    mutationFn: (task: { id: number; name: string }) =>
+      apiCall(apiRoutes.records.runTask, { params: { id: task.id } }),
     onSuccess: (record, task) => {
       const key = `run-${String(record.id)}`;
       void message.open({
@@ -130,7 +142,9 @@ export function TasksPage() {
       apiCall(apiRoutes.tasks.toggle, { params: { id: task.id }, body: { enabled: !task.enabled } }),
     onSuccess: (result) =>
       void message.success(
-        result.enabled ? t('tasks.enabledDone', { name: result.name }) : t('tasks.disabledDone', { name: result.name }),
+        result.enabled
+          ? t('tasks.enabledDone', { name: result.name })
+          : t('tasks.disabledDone', { name: result.name }),
       ),
     onError: (error) => void message.error(errorText(t, error)),
     onSettled: () => invalidate(),
@@ -196,7 +210,7 @@ export function TasksPage() {
       title: t('tasks.batch.deleteConfirmTitle', { count: ids.length }),
       content: t('tasks.deleteConfirmDescription'),
       okText: t('common.delete'),
-      okButtonProps: { danger: true, 'data-testid': 'task-batch-delete-confirm' } as never,
+      okButtonProps: { danger: true, 'data-testid': 'task-batch-delete-confirm' },
       cancelText: t('common.cancel'),
       onOk: () => batch.mutateAsync({ action, ids }).catch(() => undefined),
     });
@@ -209,7 +223,11 @@ export function TasksPage() {
       fixed: 'left',
       render: (_value, task) => (
         <Flex vertical gap={4} style={{ minWidth: 180 }}>
-          <Typography.Link strong onClick={() => setDetailId(task.id)} data-testid={`task-name-${String(task.id)}`}>
+          <Typography.Link
+            strong
+            onClick={() => setDetailId(task.id)}
+            data-testid={`task-name-${String(task.id)}`}
+          >
             {task.name}
           </Typography.Link>
           <Flex gap={4} wrap align="center">
@@ -239,7 +257,11 @@ export function TasksPage() {
       render: (_value, task) => (
         <Flex gap={4} wrap style={{ maxWidth: 220 }}>
           {task.storageTargetNames.map((name, index) => (
-            <Tag key={`${name}-${String(index)}`} color={index === 0 ? 'blue' : 'default'} style={{ marginInlineEnd: 0 }}>
+            <Tag
+              key={`${name}-${String(index)}`}
+              color={index === 0 ? 'blue' : 'default'}
+              style={{ marginInlineEnd: 0 }}
+            >
               {name}
             </Tag>
           ))}
@@ -266,7 +288,12 @@ export function TasksPage() {
                 {task.compression === 'none' ? t('tasks.form.compressionNone') : task.compression}
               </Tag>
               {task.encrypt ? (
-                <Tag color="purple" icon={<LockOutlined />} style={{ marginInlineEnd: 0 }} data-testid={`task-encrypted-${String(task.id)}`}>
+                <Tag
+                  color="purple"
+                  icon={<LockOutlined />}
+                  style={{ marginInlineEnd: 0 }}
+                  data-testid={`task-encrypted-${String(task.id)}`}
+                >
                   {t('tasks.encrypted')}
                 </Tag>
               ) : null}
@@ -294,7 +321,9 @@ export function TasksPage() {
                 key={tag}
                 color={selectedTags.includes(tag) ? 'geekblue' : undefined}
                 style={{ marginInlineEnd: 0, cursor: 'pointer' }}
-                onClick={() => setSelectedTags((current) => (current.includes(tag) ? current : [...current, tag]))}
+                onClick={() =>
+                  setSelectedTags((current) => (current.includes(tag) ? current : [...current, tag]))
+                }
               >
                 {tag}
               </Tag>
@@ -306,7 +335,9 @@ export function TasksPage() {
     {
       title: t('tasks.columns.lastStatus'),
       key: 'lastStatus',
-      render: (_value, task) => <TaskStatusTag status={task.lastStatus} testId={`task-status-${String(task.id)}`} />,
+      render: (_value, task) => (
+        <TaskStatusTag status={task.lastStatus} testId={`task-status-${String(task.id)}`} />
+      ),
     },
     {
       title: t('tasks.columns.lastRun'),
@@ -314,7 +345,9 @@ export function TasksPage() {
       render: (_value, task) =>
         task.lastRunAt ? (
           <Tooltip title={formatDateTime(task.lastRunAt)}>
-            <span style={{ whiteSpace: 'nowrap' }}>{formatRelativeTime(task.lastRunAt, now, i18n.language)}</span>
+            <span style={{ whiteSpace: 'nowrap' }}>
+              {formatRelativeTime(task.lastRunAt, now, i18n.language)}
+            </span>
           </Tooltip>
         ) : (
           <Typography.Text type="secondary">{t('common.never')}</Typography.Text>
@@ -344,7 +377,7 @@ export function TasksPage() {
                   size="small"
                   icon={<EditOutlined />}
                   aria-label={t('common.edit')}
-                  onClick={() => setForm({ open: true, taskId: task.id })}
+                  onClick={() => openForm(task.id)}
                   data-testid={`task-edit-${String(task.id)}`}
                 />
               </Tooltip>
@@ -375,9 +408,11 @@ export function TasksPage() {
                 title={t('tasks.deleteConfirmTitle', { name: task.name })}
                 description={<div style={{ maxWidth: 320 }}>{t('tasks.deleteConfirmDescription')}</div>}
                 okText={t('common.delete')}
-                okButtonProps={{ danger: true, 'data-testid': `task-delete-confirm-${String(task.id)}` } as never}
+                okButtonProps={{ danger: true, 'data-testid': `task-delete-confirm-${String(task.id)}` }}
                 cancelText={t('common.cancel')}
-                onConfirm={() => remove.mutateAsync(task).catch(() => undefined)}
+                onConfirm={() => {
+                  remove.mutate(task);
+                }}
               >
                 <Tooltip title={t('common.delete')}>
                   <Button
@@ -401,7 +436,7 @@ export function TasksPage() {
     list.length === 0 ? (
       <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('tasks.empty')}>
         {canWrite ? (
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setForm({ open: true, taskId: null })}>
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => openForm(null)}>
             {t('tasks.create')}
           </Button>
         ) : null}
@@ -430,7 +465,7 @@ export function TasksPage() {
               <Button
                 type="primary"
                 icon={<PlusOutlined />}
-                onClick={() => setForm({ open: true, taskId: null })}
+                onClick={() => openForm(null)}
                 data-testid="task-create"
               >
                 {t('tasks.create')}
@@ -476,7 +511,9 @@ export function TasksPage() {
               style={{ marginInlineStart: 'auto' }}
               data-testid="tasks-batch-bar"
             >
-              <Typography.Text strong>{t('tasks.batch.selected', { count: selectedIds.length })}</Typography.Text>
+              <Typography.Text strong>
+                {t('tasks.batch.selected', { count: selectedIds.length })}
+              </Typography.Text>
               <Space.Compact>
                 <Button
                   icon={<PlayCircleOutlined />}
@@ -528,7 +565,9 @@ export function TasksPage() {
             dataSource={filtered}
             loading={tasks.isPending}
             scroll={{ x: 'max-content' }}
-            onRow={(task) => ({ 'data-testid': `task-row-${String(task.id)}` }) as React.HTMLAttributes<HTMLElement>}
+            onRow={(task) =>
+              ({ 'data-testid': `task-row-${String(task.id)}` }) as HTMLAttributes<HTMLElement>
+            }
             rowClassName={(task) => (task.enabled ? '' : 'bx-table-row-muted')}
             rowSelection={
               canWrite
@@ -552,12 +591,13 @@ export function TasksPage() {
         onClose={() => setDetailId(null)}
         onEdit={(id) => {
           setDetailId(null);
-          setForm({ open: true, taskId: id });
+          openForm(id);
         }}
         onRun={(task) => run.mutate(task)}
         onShowRecords={(id) => void navigate(`${recordsPath}?taskId=${String(id)}`)}
       />
       <TaskFormDrawer
+        key={form.session}
         open={form.open}
         taskId={form.taskId}
         onClose={() => setForm((current) => ({ ...current, open: false }))}

@@ -53,7 +53,13 @@ const detail = (overrides: Partial<TaskDetail> = {}): TaskDetail => ({
   dbUser: 'SYSTEM',
   dbName: 'SYSTEMDB,HXE',
   dbPath: '',
-  extraConfig: { backupType: 'data', backupLevel: 'incremental', backupChannels: 4, maxRetries: 5, instanceNumber: '90' },
+  extraConfig: {
+    backupType: 'data',
+    backupLevel: 'incremental',
+    backupChannels: 4,
+    maxRetries: 5,
+    instanceNumber: '90',
+  },
   maskedFields: ['dbPassword'],
   createdAt: '2026-04-20T02:00:00.000Z',
   ...overrides,
@@ -80,7 +86,13 @@ describe('task form conversion', () => {
       dbName: 'SYSTEMDB,HXE',
       dbPort: 30015,
       storageTargetIds: [1, 2],
-      extraConfig: { backupType: 'data', backupLevel: 'incremental', backupChannels: 4, maxRetries: 5, instanceNumber: '90' },
+      extraConfig: {
+        backupType: 'data',
+        backupLevel: 'incremental',
+        backupChannels: 4,
+        maxRetries: 5,
+        instanceNumber: '90',
+      },
       sourcePaths: [],
       backupMode: 'full',
     });
@@ -130,11 +142,13 @@ describe('taskFieldErrors', () => {
       { name: ['cronExpr'], message: 'needs 5 fields' },
     ]);
     expect(
-      taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'mysql tasks need dbHost, dbName' }).map((e) => e.name),
+      taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'mysql tasks need dbHost, dbName' }).map(
+        (e) => e.name,
+      ),
     ).toEqual([['dbHost'], ['dbNames']]);
-    expect(taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'source path "x" must be absolute' })[0]?.name).toEqual([
-      'sourcePaths',
-    ]);
+    expect(
+      taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'source path "x" must be absolute' })[0]?.name,
+    ).toEqual(['sourcePaths']);
     expect(taskFieldErrors({ code: 'INTERNAL_ERROR', message: 'boom' })).toEqual([]);
   });
 

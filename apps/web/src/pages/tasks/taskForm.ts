@@ -124,7 +124,8 @@ export const matchesAllTags = (taskTags: string, selected: readonly string[]): b
   return selected.every((tag) => own.has(tag));
 };
 
-export const isAbsolutePath = (value: string): boolean => value.startsWith('/') || /^[A-Za-z]:[\\/]/.test(value);
+export const isAbsolutePath = (value: string): boolean =>
+  value.startsWith('/') || /^[A-Za-z]:[\\/]/.test(value);
 
 const text = (value: unknown, fallback: string): string =>
   typeof value === 'string' ? value : typeof value === 'number' ? String(value) : fallback;
@@ -204,7 +205,12 @@ export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'):
     dbHost: isServer ? values.dbHost.trim() : '',
     dbPort: isServer ? count(values.dbPort, defaultPorts[type] ?? 0) : 0,
     dbUser: isServer ? values.dbUser.trim() : '',
-    dbName: isServer ? values.dbNames.map((name) => name.trim()).filter((name) => name !== '').join(',') : '',
+    dbName: isServer
+      ? values.dbNames
+          .map((name) => name.trim())
+          .filter((name) => name !== '')
+          .join(',')
+      : '',
     dbPath: type === 'sqlite' ? values.dbPath.trim() : '',
     extraConfig:
       type === 'saphana'
@@ -213,7 +219,9 @@ export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'):
             backupLevel: values.hanaBackupType === 'log' ? 'full' : values.hanaBackupLevel,
             backupChannels: count(values.hanaChannels, 1),
             maxRetries: count(values.hanaRetries, 3),
-            ...(values.hanaInstanceNumber.trim() === '' ? {} : { instanceNumber: values.hanaInstanceNumber.trim() }),
+            ...(values.hanaInstanceNumber.trim() === ''
+              ? {}
+              : { instanceNumber: values.hanaInstanceNumber.trim() }),
           }
         : {},
     storageTargetIds: [...values.storageTargetIds],
