@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -461,6 +461,76 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     expect(refused.status).toBe('failed');
     expect(refused.errorMessage).toContain('exceeds quota');
     expect(filesUnder(quotaDir)).toEqual([fits.storagePath]);
+  });
+
+  it('runs differential backups against the last full one and restores the chain', async () => {
+    const tree = path.join(work, 'diff-source');
+    writeSampleTree(tree, { files: 20 });
+    const diffTask = await createTask({
+      name: 'diff files',
+      type: 'file',
+      sourcePaths: [tree],
+      storageTargetIds: [targetA],
+      backupMode: 'differential',
+      maxBackups: 0,
+    });
+    const full = await run(diffTask);
+    expect([full.status, full.backupKind]).toEqual(['success', 'full']);
+    writeFileSync(path.join(tree, 'added.txt'), 'new file\n');
+    rmSync(path.join(tree, 'nested', 'private.key'));
+    master.clock.advance(2000);
+    const diff = await run(diffTask);
+    expect([diff.status, diff.backupKind, diff.baseRecordId]).toEqual(['success', 'differential', full.id]);
+    const contents = await api().get<Envelope<{ basedOnFull?: number }>>(
+      `/api/backup/records/${String(diff.id)}/contents`,
+      {
+        token: viewer,
+      },
+    );
+    expect(contents.body.data.basedOnFull).toBe(full.id);
+    const refused = await api().delete<Envelope>(`/api/backup/records/${String(full.id)}`, undefined, {
+      token: admin,
+    });
+    expect([refused.status, refused.body.code]).toEqual([400, 'BACKUP_RECORD_HAS_DEPENDENTS']);
+
+    const target = path.join(work, 'restored-diff');
+    const started = await api().post<Envelope<RestoreDetail>>(
+      `/api/backup/records/${String(diff.id)}/restore`,
+      { targetPath: target },
+      { token: admin },
+    );
+    const finished = await waitForRestore(started.body.data.id);
+    expect(finished.status, finished.errorMessage).toBe('success');
+    expect(describeTree(path.join(target, 'diff-source'))).toEqual(describeTree(tree));
+  });
+
+  it('holds back failure alerts until the consecutive-failure threshold is reached', async () => {
+    const flakySource = path.join(work, 'flaky-source');
+    mkdirSync(flakySource);
+    writeFileSync(path.join(flakySource, 'a.txt'), 'a');
+    const flaky = await createTask({
+      name: 'alert threshold',
+      type: 'file',
+      sourcePaths: [flakySource],
+      storageTargetIds: [targetA],
+      alertOnConsecutiveFails: 2,
+    });
+    const failures: unknown[] = [];
+    const unsubscribe = master.container.services.events.subscribe((event) => {
+      if (event.type === 'backup_failed' && event.fields.taskName === 'alert threshold') failures.push(event);
+    });
+    try {
+      expect((await run(flaky)).status).toBe('success');
+      rmSync(flakySource, { recursive: true });
+      master.clock.advance(2000);
+      expect((await run(flaky)).status).toBe('failed');
+      expect(failures).toHaveLength(0); // newest two: failed, success
+      master.clock.advance(2000);
+      expect((await run(flaky)).status).toBe('failed');
+      expect(failures).toHaveLength(1); // newest two: failed, failed
+    } finally {
+      unsubscribe();
+    }
   });
 
   it('answers bad input on record routes with a clear 4xx and changes nothing', async () => {
