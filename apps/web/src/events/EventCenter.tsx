@@ -6,12 +6,13 @@ import {
   CloseCircleFilled,
   ExclamationCircleFilled,
 } from '@ant-design/icons';
+import { useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { formatDateTime, formatRelativeTime } from '../lib/format.ts';
 import { useEventCenter } from './EventCenterProvider.tsx';
 import { eventFieldEntries, eventSeverity } from './eventMeta.ts';
 import type { EventSeverity, ReceivedEvent } from './eventMeta.ts';
-import { formatEventField } from './eventText.ts';
+import { eventFieldLink, formatEventField } from './eventText.ts';
 
 const severityTag: Record<EventSeverity, string> = { success: 'success', error: 'error', warning: 'warning' };
 
@@ -128,6 +129,8 @@ export function EventCenter() {
 
 function EventItem({ item, first }: { item: ReceivedEvent; first: boolean }) {
   const { t, i18n } = useTranslation();
+  const navigate = useNavigate();
+  const { setOpen } = useEventCenter();
   const { token } = theme.useToken();
   const { event } = item;
   const severity = eventSeverity[event.type];
@@ -163,14 +166,25 @@ function EventItem({ item, first }: { item: ReceivedEvent; first: boolean }) {
           <dl
             style={{ margin: '6px 0 0', display: 'grid', gridTemplateColumns: 'auto 1fr', gap: '2px 12px' }}
           >
-            {fields.map(([name, value]) => (
-              <FieldRow
-                key={name}
-                label={t(`eventCenter.fields.${name}`)}
-                value={formatEventField(t, name, value)}
-                danger={name === 'error'}
-              />
-            ))}
+            {fields.map(([name, value]) => {
+              const link = eventFieldLink(name, value);
+              return (
+                <FieldRow
+                  key={name}
+                  label={t(`eventCenter.fields.${name}`)}
+                  value={formatEventField(t, name, value)}
+                  danger={name === 'error'}
+                  onOpen={
+                    link
+                      ? () => {
+                          setOpen(false);
+                          void navigate(link);
+                        }
+                      : undefined
+                  }
+                />
+              );
+            })}
           </dl>
         ) : (
           <Typography.Paragraph
@@ -186,7 +200,18 @@ function EventItem({ item, first }: { item: ReceivedEvent; first: boolean }) {
 }
 
 /** A `dt`/`dd` pair of the event's field list. */
-function FieldRow({ label, value, danger }: { label: string; value: string; danger: boolean }) {
+function FieldRow({
+  label,
+  value,
+  danger,
+  onOpen,
+}: {
+  label: string;
+  value: string;
+  danger: boolean;
+  /** Opens the page of the item the field names (a record, a restore). */
+  onOpen: (() => void) | undefined;
+}) {
   const { token } = theme.useToken();
   return (
     <>
@@ -199,7 +224,13 @@ function FieldRow({ label, value, danger }: { label: string; value: string; dang
           color: danger ? token.colorError : token.colorText,
         }}
       >
-        {value}
+        {onOpen ? (
+          <Typography.Link style={{ fontSize: 12 }} onClick={onOpen}>
+            #{value}
+          </Typography.Link>
+        ) : (
+          value
+        )}
       </dd>
     </>
   );

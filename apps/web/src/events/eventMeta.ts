@@ -77,6 +77,9 @@ export function eventFieldEntries(event: SystemEvent): [EventDisplayField, strin
     if (value === undefined || value === null) continue;
     if (typeof value === 'string') {
       if (value.trim() !== '') entries.push([name, value]);
+    } else if (name === 'durationSeconds' && value === 0) {
+      // Backup events are sent before the run is finalised, so a zero duration means "not known".
+      continue;
     } else if (typeof value === 'number' || typeof value === 'boolean') {
       entries.push([name, String(value)]);
     }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SystemEvent } from '@backupx/contract';
 import { ApiError } from '../api/client.ts';
 import { appendEvent, eventFieldEntries } from './eventMeta.ts';
+import { eventFieldLink } from './eventText.ts';
 import { parseSystemEvent, startEventStream } from './eventStream.ts';
 import type { EventStreamStatus } from './eventStream.ts';
 
@@ -115,7 +116,6 @@ describe('event list helpers', () => {
     expect(eventFieldEntries(sample)).toEqual([
       ['taskName', 'nightly'],
       ['recordId', '12'],
-      ['durationSeconds', '0'],
       ['error', 'disk full'],
     ]);
   });
@@ -126,5 +126,12 @@ describe('event list helpers', () => {
     expect(list).toHaveLength(50);
     expect(list[0]?.id).toBe(60);
     expect(list.at(-1)?.id).toBe(11);
+  });
+
+  it('links record and restore ids to their pages', () => {
+    expect(eventFieldLink('recordId', '12')).toBe('/backup/records?recordId=12');
+    expect(eventFieldLink('restoreId', '3')).toBe('/restore/records?restoreId=3');
+    expect(eventFieldLink('taskName', '12')).toBeUndefined();
+    expect(eventFieldLink('recordId', 'x')).toBeUndefined();
   });
 });

@@ -31,3 +31,11 @@ export function eventSummary(t: TFunction, event: SystemEvent): string {
   if (parts.length === 0) parts.push(t(`eventCenter.descriptions.${event.type}`));
   return parts.join(' — ');
 }
+
+/** Page showing the item an id field names (`recordId` → the record's details), if any. */
+export function eventFieldLink(name: EventDisplayField, value: string): string | undefined {
+  if (!/^\d+$/.test(value)) return undefined;
+  if (name === 'recordId' || name === 'backupRecordId') return `/backup/records?recordId=${value}`;
+  if (name === 'restoreId') return `/restore/records?restoreId=${value}`;
+  return undefined;
+}

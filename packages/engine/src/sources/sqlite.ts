@@ -59,6 +59,9 @@ export const hasSqliteMagic = async (file: string): Promise<boolean> => {
 };
 
 /** Takes a consistent snapshot of `dbPath` and streams it. */
+/** Attempts of the online backup before a snapshot fails. */
+const SNAPSHOT_ATTEMPTS = 5;
+
 export const backupSqlite = async (
   ctx: SourceContext,
   dbPath: string,
@@ -78,8 +81,20 @@ export const backupSqlite = async (
   const snapshot = path.join(ctx.workDir, `snapshot-${randomBytes(6).toString('hex')}-${fileName}`);
   const source = new DatabaseSync(dbPath, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
   try {
-    const pages = await backup(source, snapshot, { rate: ALL_PAGES });
-    ctx.log('info', `SQLite snapshot of ${dbPath} taken (${String(pages)} pages)`);
+    // A writer holding the lock (rollback journal) can make a step fail; the online backup is
+    // simply taken again, a few times, before giving up.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const pages = await backup(source, snapshot, { rate: ALL_PAGES });
+        ctx.log('info', `SQLite snapshot of ${dbPath} taken (${String(pages)} pages)`);
+        break;
+      } catch (error) {
+        if (attempt >= SNAPSHOT_ATTEMPTS || ctx.signal.aborted) throw error;
+        ctx.log('warn', `SQLite snapshot attempt ${String(attempt)} failed (${String(error)}); retrying`);
+        await rm(snapshot, { force: true });
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   } catch (error) {
     await rm(snapshot, { force: true });
     throw new EngineError(

@@ -10,6 +10,14 @@ import { dialects, startTestMaster, type TestMaster } from '../../test-support/h
 
 type Envelope<T = unknown> = { code: string; message: string; data: T };
 
+/** Waits until `check` holds (what a run does after its commit: retention, events). */
+const eventually = async (check: () => boolean | Promise<boolean>): Promise<void> => {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
 /** Every file under `root` (relative paths), for "what is on the storage target" checks. */
 const filesUnder = (root: string): string[] => {
   if (!existsSync(root)) return [];
@@ -309,12 +317,18 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     const third = await run(taskId);
     master.clock.advance(2000);
     const fourth = await run(taskId);
-    const ids = (
-      await api().get<Envelope<RecordSummary[]>>(
-        `/api/backup/records?taskId=${String(taskId)}&status=success`,
-        { token: viewer },
-      )
-    ).body.data.map((r) => r.id);
+    // Retention runs right after the record is committed: wait for it to settle.
+    const successIds = async () =>
+      (
+        await api().get<Envelope<RecordSummary[]>>(
+          `/api/backup/records?taskId=${String(taskId)}&status=success`,
+          {
+            token: viewer,
+          },
+        )
+      ).body.data.map((r) => r.id);
+    await eventually(async () => (await successIds()).length === 3);
+    const ids = await successIds();
     // maxBackups 2 counts unlocked records only; the current run counts (quirk 18 fixed).
     expect(ids.sort()).toEqual([first.id, third.id, fourth.id].sort());
     for (const store of [storeA, storeB])
@@ -416,6 +430,7 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     const unsubscribe = master.container.services.events.subscribe((event) => seen.push(event));
     try {
       const record = await run(taskId);
+      await eventually(() => seen.some((event) => event.type === 'backup_success'));
       expect(seen.find((event) => event.type === 'backup_success')?.fields).toMatchObject({
         recordId: record.id,
         taskName: 'site files',
@@ -527,6 +542,7 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
       expect(failures).toHaveLength(0); // newest two: failed, success
       master.clock.advance(2000);
       expect((await run(flaky)).status).toBe('failed');
+      await eventually(() => failures.length > 0); // alerts are sent right after the commit
       expect(failures).toHaveLength(1); // newest two: failed, failed
     } finally {
       unsubscribe();

@@ -50,8 +50,8 @@ export function StackedBarChart({
   const slot = data.length > 0 ? plotWidth / data.length : plotWidth;
   const barWidth = Math.max(2, Math.min(28, slot * 0.62));
   const y = (value: number) => PADDING.top + plotHeight - (value / axis.max) * plotHeight;
-  // Show about 8 axis labels whatever the number of bars.
-  const labelEvery = Math.max(1, Math.ceil(data.length / 8));
+  // One axis label per ~56 px (at least two), whatever the number of bars.
+  const labelEvery = Math.max(1, Math.ceil(data.length / Math.max(2, Math.floor(plotWidth / 56))));
   const hoveredDatum = hovered === null ? undefined : data[hovered];
 
   return (

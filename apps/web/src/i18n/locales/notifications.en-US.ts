@@ -25,7 +25,6 @@ export const notificationsEnUS = {
     legacyRule: 'Backup results only',
     legacyRuleHelp:
       'No event type chosen: the channel gets backup successes and failures as its switches say.',
-    test: 'Test',
     testSentTo: 'Test message sent through “{{name}}”',
     testFailedFor: 'The test message through “{{name}}” failed',
     sendTest: 'Send test',
@@ -76,8 +75,8 @@ export const notificationsEnUS = {
       port: '465 uses TLS; other ports upgrade with STARTTLS when offered.',
       username: 'Leave empty when the server needs no sign-in.',
       to: 'Press Enter or type a comma after each address.',
-      secretBefore: 'Optional. Each request is signed with HMAC-SHA256 of the body in',
-      secretAfter: '; the secret itself is never sent.',
+      secretBefore: 'Optional. With a secret, every request carries an HMAC-SHA256 signature of its body:',
+      secretAfter: 'The secret itself is never sent.',
       botToken: 'From @BotFather.',
       chatId: 'A user, group or channel ID (groups and channels start with -100).',
       apiBaseUrl: 'Change only for a self-hosted Bot API server or a proxy.',

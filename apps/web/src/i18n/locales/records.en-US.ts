@@ -80,6 +80,7 @@ export const recordsEnUS = {
       levelError: 'ERROR',
       progressBytes: '{{sent}} of {{total}}',
       progressTarget: 'to {{target}}',
+      transferring: 'Transferring (total size not known yet)…',
     },
     download: {
       button: 'Download',
@@ -101,7 +102,8 @@ export const recordsEnUS = {
       basedOnFull: 'A differential backup: the list comes from its full backup #{{id}}.',
       openFull: 'Open it',
       empty: 'This backup contains no files',
-      folderSummary: '{{count}} files · {{size}}',
+      folderSummary_one: '{{count}} file · {{size}}',
+      folderSummary_other: '{{count}} files · {{size}}',
       selected_one: '{{count}} path selected',
       selected_other: '{{count}} paths selected',
       restoreSelected: 'Restore selected',

@@ -81,6 +81,7 @@ export const recordsZhCN: DeepStrings<typeof recordsEnUS> = {
       levelError: '错误',
       progressBytes: '{{sent}} / {{total}}',
       progressTarget: '上传到 {{target}}',
+      transferring: '正在传输（总大小尚未知）…',
     },
     download: {
       button: '下载',
@@ -102,7 +103,8 @@ export const recordsZhCN: DeepStrings<typeof recordsEnUS> = {
       basedOnFull: '这是差异备份：列表来自其全量备份 #{{id}}。',
       openFull: '打开',
       empty: '该备份不包含文件',
-      folderSummary: '{{count}} 个文件 · {{size}}',
+      folderSummary_one: '{{count}} 个文件 · {{size}}',
+      folderSummary_other: '{{count}} 个文件 · {{size}}',
       selected_one: '已选择 {{count}} 个路径',
       selected_other: '已选择 {{count}} 个路径',
       restoreSelected: '恢复所选',

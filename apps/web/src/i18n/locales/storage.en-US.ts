@@ -42,6 +42,7 @@ export const storageEnUS = {
     backupUsage_other: 'Backups: {{size}} ({{count}} records)',
     quotaOf: 'Quota: {{used}} of {{quota}}',
     quotaUnlimited: 'Quota: unlimited',
+    quotaExceeded: 'Over quota',
     created: 'Storage target “{{name}}” created',
     updated: 'Storage target “{{name}}” saved',
     fieldName: 'Name',
@@ -138,9 +139,15 @@ export const storageEnUS = {
       tokenUrl: 'Token URL',
     },
     fieldHelp: {
-      basePath: 'Absolute path on the master (or on the node that runs the task).',
+      basePath: 'Folder on the server where backups are written; empty means its root.',
+      local_disk__basePath: 'Absolute path on the master (or on the node that runs the task).',
       masterRelay: 'Agents upload through the master, so the directory only needs to exist on the master.',
       endpoint: 'Leave empty for the provider’s default endpoint.',
+      webdav__endpoint:
+        'Full URL of the WebDAV folder, e.g. https://cloud.example.com/remote.php/dav/files/me/',
+      azureblob__endpoint:
+        'Only for Azurite or sovereign clouds, e.g. http://127.0.0.1:10000/devstoreaccount1.',
+      azureblob__root: 'Container, optionally followed by a folder: backups/server1.',
       forcePathStyle: 'Needed by MinIO and most self-hosted S3 services.',
       prefix: 'Optional folder inside the bucket.',
       internalNetwork: 'Only when the master runs inside the provider’s cloud region.',

@@ -25,8 +25,10 @@ import type { NotificationDetail, NotificationSummary, NotificationType } from '
 import { apiCall } from '../../api/client.ts';
 import { LoadError } from '../../components/LoadError.tsx';
 import { errorText } from '../../lib/i18n-helpers.ts';
-import { ErrorDetail } from '../storage/StorageTargetCard.tsx';
+import { ErrorDetail } from '../storage/ErrorDetail.tsx';
 import { applyApiFieldErrors } from '../storage/formErrors.ts';
+import { httpUrlValidator } from '../storage/validators.ts';
+import { RevealOnChange } from '../storage/RevealOnChange.tsx';
 import { NotificationTypeIcon } from './NotificationTypeIcon.tsx';
 import {
   emptyNotificationForm,
@@ -200,7 +202,6 @@ export function NotificationDrawer({
       <Form<NotificationFormValues>
         form={form}
         layout="vertical"
-        requiredMark="optional"
         onFinish={() => save.mutate(values())}
         style={{ display: ready ? undefined : 'none' }}
       >
@@ -382,8 +383,7 @@ export function NotificationDrawer({
               label={t('notifications.fields.url')}
               rules={[
                 { required: true, whitespace: true, message: t('notifications.fieldRequired') },
-                { type: 'url', message: t('notifications.fieldUrl') },
-                { pattern: /^https?:\/\//i, message: t('notifications.fieldUrl') },
+                { validator: httpUrlValidator(t('notifications.fieldUrl')) },
               ]}
             >
               <Input
@@ -397,11 +397,11 @@ export function NotificationDrawer({
               label={t('notifications.fields.secret')}
               extra={
                 <Flex vertical gap={2}>
-                  <span>
-                    {t('notifications.fieldHelp.secretBefore')}{' '}
-                    <Typography.Text code>X-BackupX-Signature: sha256=…</Typography.Text>{' '}
-                    {t('notifications.fieldHelp.secretAfter')}
-                  </span>
+                  <span>{t('notifications.fieldHelp.secretBefore')}</span>
+                  <Typography.Text code style={{ whiteSpace: 'nowrap', alignSelf: 'flex-start' }}>
+                    X-BackupX-Signature: sha256=&lt;hex&gt;
+                  </Typography.Text>
+                  <span>{t('notifications.fieldHelp.secretAfter')}</span>
                   {keepsSecret('secret') ? <span>{t('notifications.secretStored')}</span> : null}
                 </Flex>
               }
@@ -456,31 +456,33 @@ export function NotificationDrawer({
               name={['telegram', 'apiBaseUrl']}
               label={t('notifications.fields.apiBaseUrl')}
               extra={t('notifications.fieldHelp.apiBaseUrl')}
-              rules={[{ type: 'url', message: t('notifications.fieldUrl') }]}
+              rules={[{ validator: httpUrlValidator(t('notifications.fieldUrl')) }]}
             >
               <Input autoComplete="off" data-testid="notification-field-api-base-url" />
             </Form.Item>
           </>
         ) : null}
 
-        {testResult === null ? null : testResult.ok ? (
-          <Alert
-            type="success"
-            showIcon
-            title={t('notifications.testSent')}
-            data-testid="notification-form-test-result"
-            data-ok="true"
-          />
-        ) : (
-          <Alert
-            type="error"
-            showIcon
-            title={t('notifications.testFailed')}
-            description={<ErrorDetail error={testResult.error} />}
-            data-testid="notification-form-test-result"
-            data-ok="false"
-          />
-        )}
+        <RevealOnChange trigger={testResult}>
+          {testResult === null ? null : testResult.ok ? (
+            <Alert
+              type="success"
+              showIcon
+              title={t('notifications.testSent')}
+              data-testid="notification-form-test-result"
+              data-ok="true"
+            />
+          ) : (
+            <Alert
+              type="error"
+              showIcon
+              title={t('notifications.testFailed')}
+              description={<ErrorDetail error={testResult.error} detailOnly />}
+              data-testid="notification-form-test-result"
+              data-ok="false"
+            />
+          )}
+        </RevealOnChange>
       </Form>
     </Drawer>
   );

@@ -21,7 +21,7 @@ import { LoadError } from '../../components/LoadError.tsx';
 import { PageHeader } from '../../components/PageHeader.tsx';
 import { formatDateTime, formatRelativeTime } from '../../lib/format.ts';
 import { errorText } from '../../lib/i18n-helpers.ts';
-import { ErrorDetail } from '../storage/StorageTargetCard.tsx';
+import { ErrorDetail } from '../storage/ErrorDetail.tsx';
 import { NotificationDrawer } from './NotificationDrawer.tsx';
 import { NotificationTypeIcon, notificationTypeColor } from './NotificationTypeIcon.tsx';
 import { NOTIFICATION_TEST_TIMEOUT_MS, notificationKeys } from './notificationQueries.ts';
@@ -75,7 +75,11 @@ export function NotificationsPage() {
       title: t('notifications.columnName'),
       dataIndex: 'name',
       key: 'name',
-      render: (name: string) => <Typography.Text strong>{name}</Typography.Text>,
+      render: (name: string, channel) => (
+        <Typography.Text strong type={channel.enabled ? undefined : 'secondary'}>
+          {name}
+        </Typography.Text>
+      ),
     },
     {
       title: t('notifications.columnType'),
@@ -129,6 +133,7 @@ export function NotificationsPage() {
       title: t('notifications.columnEventTypes'),
       dataIndex: 'eventTypes',
       key: 'eventTypes',
+      width: 300,
       render: (types: EventType[], channel) =>
         types.length === 0 ? (
           <Tooltip title={t('notifications.legacyRuleHelp')}>
@@ -138,7 +143,7 @@ export function NotificationsPage() {
           <Flex
             gap={4}
             wrap
-            style={{ maxWidth: 360 }}
+            style={{ maxWidth: 300 }}
             data-testid={`notification-event-types-${String(channel.id)}`}
           >
             {types.map((type) => (
@@ -164,27 +169,30 @@ export function NotificationsPage() {
           {
             title: t('common.actions'),
             key: 'actions',
+            fixed: 'right' as const,
             render: (_value: unknown, channel: NotificationSummary) => (
-              <Flex gap={4}>
-                <Button
-                  type="link"
-                  size="small"
-                  icon={<EditOutlined />}
-                  onClick={() => setEditing(channel)}
-                  data-testid={`notification-edit-${String(channel.id)}`}
-                >
-                  {t('common.edit')}
-                </Button>
-                <Button
-                  type="link"
-                  size="small"
-                  icon={<SendOutlined />}
-                  loading={test.isPending && test.variables.id === channel.id}
-                  onClick={() => test.mutate(channel)}
-                  data-testid={`notification-test-${String(channel.id)}`}
-                >
-                  {t('notifications.test')}
-                </Button>
+              <Flex gap={2}>
+                <Tooltip title={t('common.edit')}>
+                  <Button
+                    type="text"
+                    size="small"
+                    icon={<EditOutlined />}
+                    aria-label={t('common.edit')}
+                    onClick={() => setEditing(channel)}
+                    data-testid={`notification-edit-${String(channel.id)}`}
+                  />
+                </Tooltip>
+                <Tooltip title={t('notifications.sendTest')}>
+                  <Button
+                    type="text"
+                    size="small"
+                    icon={<SendOutlined />}
+                    aria-label={t('notifications.sendTest')}
+                    loading={test.isPending && test.variables.id === channel.id}
+                    onClick={() => test.mutate(channel)}
+                    data-testid={`notification-test-${String(channel.id)}`}
+                  />
+                </Tooltip>
                 <Popconfirm
                   title={t('notifications.deleteConfirmTitle', { name: channel.name })}
                   description={t('notifications.deleteConfirmDescription')}
@@ -194,14 +202,14 @@ export function NotificationsPage() {
                   onConfirm={() => remove.mutate(channel)}
                 >
                   <Button
-                    type="link"
+                    type="text"
                     size="small"
                     danger
                     icon={<DeleteOutlined />}
+                    aria-label={t('common.delete')}
+                    title={t('common.delete')}
                     data-testid={`notification-delete-${String(channel.id)}`}
-                  >
-                    {t('common.delete')}
-                  </Button>
+                  />
                 </Popconfirm>
               </Flex>
             ),
@@ -253,7 +261,6 @@ export function NotificationsPage() {
             dataSource={list}
             loading={channels.isPending}
             scroll={{ x: 'max-content' }}
-            rowClassName={(channel) => (channel.enabled ? '' : 'bx-table-row-muted')}
             onRow={(channel) =>
               ({ 'data-testid': `notification-row-${String(channel.id)}` }) as HTMLAttributes<HTMLElement>
             }

@@ -53,7 +53,10 @@ export function ContentsModal({
     const toNode = (node: ContentsNode): TreeDataNode => ({
       key: node.key,
       title: (
-        <Flex gap={8} align="center" style={{ minWidth: 0 }}>
+        <span
+          data-testid={`contents-node-${node.key}`}
+          style={{ display: 'inline-flex', gap: 8, alignItems: 'baseline', maxWidth: '100%' }}
+        >
           <Typography.Text ellipsis style={{ maxWidth: 380 }}>
             {node.name}
           </Typography.Text>
@@ -62,7 +65,7 @@ export function ContentsModal({
               ? t('records.contents.folderSummary', { count: node.fileCount, size: formatBytes(node.size) })
               : formatBytes(node.size)}
           </Typography.Text>
-        </Flex>
+        </span>
       ),
       icon: node.isDir ? <FolderOutlined style={{ color: token.colorWarning }} /> : <FileOutlined />,
       isLeaf: !node.isDir,

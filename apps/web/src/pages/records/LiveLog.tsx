@@ -5,7 +5,7 @@
  * ended the stored log text is shown.
  */
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
-import { Badge, Empty, Flex, Progress, Typography, theme } from 'antd';
+import { Badge, Empty, Flex, Progress, Spin, Typography, theme } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { apiRoutes } from '@backupx/contract';
 import type { LogEvent } from '@backupx/contract';
@@ -187,11 +187,18 @@ export function LiveLog({ kind, id, status, logContent, logEvents, onCompleted }
       </Flex>
       {progress.map((item) => (
         <div key={item.targetName} data-testid="live-log-progress" style={{ marginBottom: 12 }}>
-          <Progress
-            percent={Math.round(item.percent * 10) / 10}
-            status={item.percent >= 100 ? 'success' : 'active'}
-            format={(percent) => `${String(percent ?? 0)}%`}
-          />
+          {item.totalBytes > 0 ? (
+            <Progress
+              percent={Math.round(item.percent * 10) / 10}
+              status={item.percent >= 100 ? 'success' : 'active'}
+              format={(percent) => `${String(percent ?? 0)}%`}
+            />
+          ) : (
+            <Flex align="center" gap={8} style={{ marginBottom: 2 }}>
+              <Spin size="small" />
+              <Typography.Text>{t('records.log.transferring')}</Typography.Text>
+            </Flex>
+          )}
           <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="live-log-progress-text">
             {item.totalBytes > 0
               ? t('records.log.progressBytes', {

@@ -92,7 +92,11 @@ export function RecordDetailDrawer({
       key: 'path',
       render: (_value, result) =>
         result.storagePath ? (
-          <Typography.Text className="bx-mono bx-break" style={{ fontSize: 12 }}>
+          <Typography.Text
+            className="bx-mono"
+            ellipsis={{ tooltip: result.storagePath }}
+            style={{ fontSize: 12, maxWidth: 300 }}
+          >
             {result.storagePath}
           </Typography.Text>
         ) : (
@@ -284,7 +288,7 @@ export function RecordDetailDrawer({
             bordered
             column={{ xs: 1, sm: 2 }}
             items={items(record)}
-            styles={{ label: { width: 140 } }}
+            styles={{ label: { width: 130, whiteSpace: 'nowrap' }, content: { minWidth: 185 } }}
             style={{ marginBottom: 24 }}
           />
           {record.storageUploadResults.length > 0 ? (

@@ -136,7 +136,7 @@ export function RecordsPage() {
       title: t('records.columns.task'),
       key: 'task',
       render: (_value, record) => (
-        <Flex vertical gap={4} style={{ minWidth: 160 }}>
+        <Flex vertical gap={4} style={{ minWidth: 150, maxWidth: 220 }}>
           <Typography.Link
             strong
             onClick={() => openRecord(record.id)}
@@ -159,7 +159,7 @@ export function RecordsPage() {
         record.fileName === '' ? (
           <Typography.Text type="secondary">{t('common.none')}</Typography.Text>
         ) : (
-          <Flex vertical style={{ maxWidth: 320 }}>
+          <Flex vertical style={{ maxWidth: 250 }}>
             <Typography.Text
               className="bx-mono"
               ellipsis={{ tooltip: record.fileName }}
@@ -168,7 +168,7 @@ export function RecordsPage() {
               {record.fileName}
             </Typography.Text>
             <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-              {formatBytes(record.fileSize)}
+              {record.status === 'running' ? t('records.inProgress') : formatBytes(record.fileSize)}
               {record.checksum ? (
                 <Tooltip title={`SHA-256 ${record.checksum}`}>
                   <span className="bx-mono" style={{ marginInlineStart: 8 }}>
@@ -210,7 +210,7 @@ export function RecordsPage() {
           <Typography.Text
             type={record.status === 'failed' ? 'danger' : 'secondary'}
             ellipsis={{ tooltip: record.errorMessage }}
-            style={{ maxWidth: 220, fontSize: 13 }}
+            style={{ maxWidth: 170, fontSize: 13 }}
           >
             {record.errorMessage}
           </Typography.Text>
@@ -403,6 +403,7 @@ export function RecordsPage() {
         <div data-testid="records-table">
           <Table<RecordSummary>
             rowKey="id"
+            size="middle"
             columns={columns}
             dataSource={rows}
             loading={records.isPending || (records.isFetching && records.isPlaceholderData)}

@@ -82,7 +82,11 @@ export function RestoresPage() {
     restore.targetPath === '' ? (
       <Typography.Text type="secondary">{t('restores.originalLocation')}</Typography.Text>
     ) : (
-      <Typography.Text className="bx-mono bx-break" style={{ fontSize: 13 }}>
+      <Typography.Text
+        className="bx-mono"
+        ellipsis={{ tooltip: restore.targetPath }}
+        style={{ fontSize: 13 }}
+      >
         {restore.targetPath}
       </Typography.Text>
     );
@@ -110,7 +114,7 @@ export function RestoresPage() {
       title: t('restores.columns.source'),
       key: 'source',
       render: (_value, restore) => (
-        <Flex vertical style={{ maxWidth: 300 }}>
+        <Flex vertical style={{ maxWidth: 230 }}>
           <Typography.Text
             className="bx-mono"
             ellipsis={{ tooltip: restore.backupFileName }}
@@ -128,7 +132,7 @@ export function RestoresPage() {
       title: t('restores.columns.destination'),
       key: 'destination',
       render: (_value, restore) => (
-        <Flex vertical style={{ maxWidth: 260 }}>
+        <Flex vertical style={{ maxWidth: 200 }}>
           {destination(restore)}
           {restore.selectedPaths.length > 0 ? (
             <Tooltip title={restore.selectedPaths.slice(0, 20).join('\n')}>
@@ -176,7 +180,7 @@ export function RestoresPage() {
           <Typography.Text
             type="danger"
             ellipsis={{ tooltip: restore.errorMessage }}
-            style={{ maxWidth: 220, fontSize: 13 }}
+            style={{ maxWidth: 170, fontSize: 13 }}
           >
             {restore.errorMessage}
           </Typography.Text>
@@ -247,6 +251,7 @@ export function RestoresPage() {
         <div data-testid="restores-table">
           <Table<RestoreSummary>
             rowKey="id"
+            size="middle"
             columns={columns}
             dataSource={rows}
             loading={restores.isPending || (restores.isFetching && restores.isPlaceholderData)}
@@ -410,7 +415,7 @@ function RestoreDetailDrawer({ restoreId, onClose }: { restoreId: number | null;
             bordered
             column={{ xs: 1, sm: 2 }}
             items={items(restore)}
-            styles={{ label: { width: 140 } }}
+            styles={{ label: { width: 130, whiteSpace: 'nowrap' }, content: { minWidth: 185 } }}
             style={{ marginBottom: 24 }}
           />
           <LiveLog

@@ -6,7 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { apiRoutes } from '@backupx/contract';
 import { apiCall } from '../../api/client.ts';
 import { paths } from '../../paths.ts';
-import { ErrorDetail } from './StorageTargetCard.tsx';
+import { ErrorDetail } from './ErrorDetail.tsx';
 import { storageKeys } from './storageQueries.ts';
 
 type CallbackState =

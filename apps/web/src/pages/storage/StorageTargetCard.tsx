@@ -31,6 +31,7 @@ import { formatBytes, formatDateTime, formatRelativeTime, percentOf } from '../.
 import { errorCode, errorText } from '../../lib/i18n-helpers.ts';
 import { usageColor } from '../../lib/usageColor.ts';
 import { StorageTypeIcon, useStorageTypeLabel } from './storageTypeLabels.tsx';
+import { ErrorDetail } from './ErrorDetail.tsx';
 import {
   CAPACITY_WARNING_PERCENT,
   STORAGE_TEST_TIMEOUT_MS,
@@ -365,12 +366,23 @@ function UsageBlock({
       <div data-testid={`storage-quota-${id}`}>
         {target.quotaBytes > 0 ? (
           <>
-            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-              {t('storage.quotaOf', {
-                used: formatBytes(usage?.totalSize ?? 0),
-                quota: formatBytes(target.quotaBytes),
-              })}
-            </Typography.Text>
+            <Flex justify="space-between" align="center" gap={8}>
+              <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                {t('storage.quotaOf', {
+                  used: formatBytes(usage?.totalSize ?? 0),
+                  quota: formatBytes(target.quotaBytes),
+                })}
+              </Typography.Text>
+              {quotaPercent >= 100 ? (
+                <Tag
+                  color="error"
+                  style={{ marginInlineEnd: 0 }}
+                  data-testid={`storage-quota-exceeded-${id}`}
+                >
+                  {t('storage.quotaExceeded')}
+                </Tag>
+              ) : null}
+            </Flex>
             <Progress
               percent={quotaPercent}
               size="small"
@@ -385,27 +397,6 @@ function UsageBlock({
           </Typography.Text>
         )}
       </div>
-    </Flex>
-  );
-}
-
-/** The translated error plus the server's own message (which names the backend's answer or the tasks). */
-export function ErrorDetail({ error }: { error: unknown }) {
-  const { t } = useTranslation();
-  const text = errorText(t, error);
-  const detail = error instanceof Error ? error.message : '';
-  return (
-    <Flex vertical gap={6}>
-      <Typography.Text>{text}</Typography.Text>
-      {detail && detail !== text ? (
-        <Typography.Paragraph
-          type="secondary"
-          style={{ margin: 0, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
-          data-testid="error-detail"
-        >
-          {detail}
-        </Typography.Paragraph>
-      ) : null}
     </Flex>
   );
 }

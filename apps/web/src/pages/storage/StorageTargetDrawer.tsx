@@ -17,7 +17,7 @@ import {
   Switch,
   Typography,
 } from 'antd';
-import type { FormInstance, FormRule } from 'antd';
+import type { FormRule } from 'antd';
 import { ApiOutlined, GoogleOutlined } from '@ant-design/icons';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -26,8 +26,10 @@ import type { RcloneBackendInfo, StorageTargetDetail, StorageTargetSummary } fro
 import { apiCall } from '../../api/client.ts';
 import { errorText, translateDynamic } from '../../lib/i18n-helpers.ts';
 import { LoadError } from '../../components/LoadError.tsx';
-import { ErrorDetail } from './StorageTargetCard.tsx';
+import { ErrorDetail } from './ErrorDetail.tsx';
 import { applyApiFieldErrors } from './formErrors.ts';
+import { httpUrlValidator } from './validators.ts';
+import { RevealOnChange } from './RevealOnChange.tsx';
 import {
   buildConfigPayload,
   builtinStorageTypes,
@@ -308,7 +310,6 @@ export function StorageTargetDrawer({
         layout="vertical"
         onFinish={(values) => save.mutate({ ...(form.getFieldsValue(true) as FormValues), ...values })}
         style={{ display: ready ? undefined : 'none' }}
-        requiredMark="optional"
       >
         <Form.Item
           name="name"
@@ -355,7 +356,6 @@ export function StorageTargetDrawer({
               <InputNumber<number>
                 min={0}
                 step={1}
-                precision={2}
                 suffix="GB"
                 style={{ width: '100%' }}
                 data-testid="storage-form-quota"
@@ -376,7 +376,12 @@ export function StorageTargetDrawer({
               />
             ) : null}
             {basicFields.map((field) => (
-              <ConfigField key={field.name} field={field} stored={masked.has(field.name)} form={form} />
+              <ConfigField
+                key={field.name}
+                field={field}
+                stored={masked.has(field.name)}
+                storageType={parsedType?.type ?? ''}
+              />
             ))}
             {advancedFields.length > 0 ? (
               <Collapse
@@ -393,7 +398,7 @@ export function StorageTargetDrawer({
                         key={field.name}
                         field={field}
                         stored={masked.has(field.name)}
-                        form={form}
+                        storageType={parsedType?.type ?? ''}
                       />
                     )),
                   },
@@ -417,7 +422,9 @@ export function StorageTargetDrawer({
                 {t('storage.googleAuthorize')}
               </Button>
             ) : null}
-            <TestResultAlert result={testResult} />
+            <RevealOnChange trigger={testResult}>
+              <TestResultAlert result={testResult} />
+            </RevealOnChange>
           </>
         ) : (
           <Alert type="info" showIcon title={t('storage.chooseTypeFirst')} />
@@ -444,7 +451,7 @@ function TestResultAlert({ result }: { result: TestResult }) {
       type="error"
       showIcon
       title={t('storage.testFailedShort')}
-      description={<ErrorDetail error={result.error} />}
+      description={<ErrorDetail error={result.error} detailOnly />}
       data-testid="storage-form-test-result"
       data-ok="false"
     />
@@ -522,17 +529,24 @@ function TypeSelect({
 function ConfigField({
   field,
   stored,
-  form,
+  storageType,
 }: {
   field: StorageFieldSpec;
   stored: boolean;
-  form: FormInstance<FormValues>;
+  storageType: string;
 }) {
   const { t } = useTranslation();
   const label =
     field.label !== undefined ? field.name : translateDynamic(t, `storage.fields.${field.name}`, field.name);
+  // Help may differ by type (`webdav__endpoint`), else it is shared by every type with the field.
   const help =
-    field.label !== undefined ? field.label : translateDynamic(t, `storage.fieldHelp.${field.name}`, '');
+    field.label !== undefined
+      ? field.label
+      : translateDynamic(
+          t,
+          `storage.fieldHelp.${storageType}__${field.name}`,
+          translateDynamic(t, `storage.fieldHelp.${field.name}`, ''),
+        );
   const testId = `storage-field-${field.name}`;
   const keepsStored = field.secret && stored;
   const rules: FormRule[] = [];
@@ -543,11 +557,11 @@ function ConfigField({
       message: t('storage.fieldRequired', { field: label }),
     });
   }
-  if (field.isUrl) rules.push({ type: 'url', message: t('storage.fieldUrl') });
+  if (field.isUrl) rules.push({ validator: httpUrlValidator(t('storage.fieldUrl')) });
   if (field.maxLength !== undefined && field.kind !== 'number') {
     rules.push({ max: field.maxLength, message: t('storage.fieldTooLong', { max: field.maxLength }) });
   }
-  if (field.name === 'basePath' && form.getFieldValue('typeValue') === 'local_disk') {
+  if (field.name === 'basePath' && storageType === 'local_disk') {
     rules.push({ pattern: /^\//, message: t('storage.fieldAbsolutePath') });
   }
   const placeholder = keepsStored ? t('storage.secretKeep') : undefined;

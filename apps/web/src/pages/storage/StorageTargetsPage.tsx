@@ -104,20 +104,22 @@ export function StorageTargetsPage() {
             placeholder={t('storage.searchPlaceholder')}
             value={search}
             onChange={(event) => setSearch(event.target.value)}
-            style={{ width: 300, maxWidth: '100%' }}
+            style={{ width: 340, maxWidth: '100%' }}
             data-testid="storage-search"
           />
-          <Segmented<StatusFilter>
-            value={filter}
-            onChange={setFilter}
-            options={[
-              { value: 'all', label: `${t('common.all')} (${String(counts.all)})` },
-              { value: 'ok', label: `${t('storage.statusOk')} (${String(counts.ok)})` },
-              { value: 'failed', label: `${t('storage.statusFailed')} (${String(counts.failed)})` },
-              { value: 'disabled', label: `${t('common.disabled')} (${String(counts.disabled)})` },
-            ]}
-            data-testid="storage-filter"
-          />
+          <div style={{ maxWidth: '100%', overflowX: 'auto' }}>
+            <Segmented<StatusFilter>
+              value={filter}
+              onChange={setFilter}
+              options={[
+                { value: 'all', label: `${t('common.all')} (${String(counts.all)})` },
+                { value: 'ok', label: `${t('storage.statusOk')} (${String(counts.ok)})` },
+                { value: 'failed', label: `${t('storage.statusFailed')} (${String(counts.failed)})` },
+                { value: 'disabled', label: `${t('common.disabled')} (${String(counts.disabled)})` },
+              ]}
+              data-testid="storage-filter"
+            />
+          </div>
         </Flex>
       ) : null}
 

@@ -63,6 +63,7 @@ export function TaskDetailDrawer({
       {
         key: 'schedule',
         label: t('tasks.detail.schedule'),
+        span: 2,
         children:
           item.cronExpr === '' ? (
             <Tag style={{ marginInlineEnd: 0 }}>{t('tasks.manual')}</Tag>
@@ -92,22 +93,6 @@ export function TaskDetailDrawer({
         ),
       },
       {
-        key: 'last',
-        label: t('tasks.detail.lastRun'),
-        children: (
-          <Space size={8} wrap>
-            <TaskStatusTag status={item.lastStatus} />
-            {item.lastRunAt ? (
-              <Typography.Text type="secondary">
-                {formatDateTime(item.lastRunAt)} · {formatRelativeTime(item.lastRunAt, now, i18n.language)}
-              </Typography.Text>
-            ) : (
-              <Typography.Text type="secondary">{t('common.never')}</Typography.Text>
-            )}
-          </Space>
-        ),
-      },
-      {
         key: 'tags',
         label: t('tasks.detail.tags'),
         children:
@@ -122,6 +107,23 @@ export function TaskDetailDrawer({
               ))}
             </Flex>
           ),
+      },
+      {
+        key: 'last',
+        label: t('tasks.detail.lastRun'),
+        span: 2,
+        children: (
+          <Space size={8} wrap>
+            <TaskStatusTag status={item.lastStatus} />
+            {item.lastRunAt ? (
+              <Typography.Text type="secondary">
+                {formatDateTime(item.lastRunAt)} · {formatRelativeTime(item.lastRunAt, now, i18n.language)}
+              </Typography.Text>
+            ) : (
+              <Typography.Text type="secondary">{t('common.never')}</Typography.Text>
+            )}
+          </Space>
+        ),
       },
     ];
     const storage: DescriptionsProps['items'] = [
@@ -286,7 +288,7 @@ export function TaskDetailDrawer({
         column={{ xs: 1, sm: 2 }}
         items={items}
         style={{ marginBottom: 24 }}
-        styles={{ label: { width: 150 } }}
+        styles={{ label: { width: 130, whiteSpace: 'nowrap' }, content: { minWidth: 150 } }}
       />
     );
     return (

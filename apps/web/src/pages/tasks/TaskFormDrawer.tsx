@@ -24,6 +24,7 @@ import {
   Tag,
   Tooltip,
   Typography,
+  theme,
 } from 'antd';
 import {
   CloudServerOutlined,
@@ -96,6 +97,7 @@ interface TaskFormDrawerProps {
 export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawerProps) {
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const { token } = theme.useToken();
   const queryClient = useQueryClient();
   const [form] = Form.useForm<TaskFormValues>();
   const [step, setStep] = useState(0);
@@ -110,6 +112,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
   const hanaBackupType = Form.useWatch('hanaBackupType', form);
   const verifyEnabled = Form.useWatch('verifyEnabled', form);
   const encrypt = Form.useWatch('encrypt', form);
+  const dbNames = Form.useWatch('dbNames', form);
 
   const detail = useQuery({
     queryKey: ['tasks', 'detail', taskId],
@@ -251,8 +254,8 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           onChange={(event) => onTypeChange(event.target.value as TaskType)}
         >
           {taskTypes.map((value) => (
-            <Radio.Button key={value} value={value} data-testid={`task-type-${value}`}>
-              {t(`tasks.types.${value}`)}
+            <Radio.Button key={value} value={value}>
+              <span data-testid={`task-type-${value}`}>{t(`tasks.types.${value}`)}</span>
             </Radio.Button>
           ))}
         </Radio.Group>
@@ -499,10 +502,14 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
       </Form.Item>
       {discovered.length > 0 ? (
         <Flex gap={6} wrap style={{ marginTop: -12, marginBottom: 16 }} data-testid="task-db-discovered">
+          <Typography.Text type="secondary" style={{ fontSize: 13 }}>
+            {t('tasks.form.discovered')}
+          </Typography.Text>
           {discovered.map((name) => (
             <Tag.CheckableTag
               key={name}
-              checked={((form.getFieldValue('dbNames') as string[] | undefined) ?? []).includes(name)}
+              checked={dbNames.includes(name)}
+              style={{ border: `1px solid ${token.colorBorder}` }}
               onChange={(checked) => {
                 const current = (form.getFieldValue('dbNames') as string[] | undefined) ?? [];
                 form.setFieldValue(
@@ -625,14 +632,14 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         <Col xs={24} sm={12}>
           <Form.Item name="compression" label={t('tasks.form.compression')}>
             <Radio.Group optionType="button" buttonStyle="solid">
-              <Radio.Button value="zstd" data-testid="task-compression-zstd">
-                zstd
+              <Radio.Button value="zstd">
+                <span data-testid="task-compression-zstd">zstd</span>
               </Radio.Button>
-              <Radio.Button value="gzip" data-testid="task-compression-gzip">
-                gzip
+              <Radio.Button value="gzip">
+                <span data-testid="task-compression-gzip">gzip</span>
               </Radio.Button>
-              <Radio.Button value="none" data-testid="task-compression-none">
-                {t('tasks.form.compressionNone')}
+              <Radio.Button value="none">
+                <span data-testid="task-compression-none">{t('tasks.form.compressionNone')}</span>
               </Radio.Button>
             </Radio.Group>
           </Form.Item>
@@ -660,11 +667,11 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
               extra={t('tasks.form.backupModeHelp')}
             >
               <Radio.Group optionType="button" buttonStyle="solid">
-                <Radio.Button value="full" data-testid="task-mode-full">
-                  {t('tasks.mode.full')}
+                <Radio.Button value="full">
+                  <span data-testid="task-mode-full">{t('tasks.mode.full')}</span>
                 </Radio.Button>
-                <Radio.Button value="differential" data-testid="task-mode-differential">
-                  {t('tasks.mode.differential')}
+                <Radio.Button value="differential">
+                  <span data-testid="task-mode-differential">{t('tasks.mode.differential')}</span>
                 </Radio.Button>
               </Radio.Group>
             </Form.Item>
@@ -748,7 +755,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         extra={
           <div>
             <div>{t('tasks.form.windowsHelp')}</div>
-            <Flex gap={4} wrap style={{ marginTop: 6 }}>
+            <Flex gap={4} wrap style={{ marginTop: 6, marginBottom: 12 }}>
               {windowExamples.map((example) => (
                 <Tag
                   key={example}
@@ -868,12 +875,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
             { title: t('tasks.form.stepPolicy'), content: t('tasks.form.stepPolicyHint') },
           ]}
         />
-        <Form<TaskFormValues>
-          form={form}
-          layout="vertical"
-          requiredMark="optional"
-          initialValues={defaultTaskValues()}
-        >
+        <Form<TaskFormValues> form={form} layout="vertical" initialValues={defaultTaskValues()}>
           {panels.map((panel, index) => (
             <div
               key={index}

@@ -24,7 +24,6 @@ import {
 import type { TableColumnsType } from 'antd';
 import {
   CheckCircleOutlined,
-  CloudServerOutlined,
   DeleteOutlined,
   EditOutlined,
   EyeOutlined,
@@ -222,7 +221,7 @@ export function TasksPage() {
       key: 'name',
       fixed: 'left',
       render: (_value, task) => (
-        <Flex vertical gap={4} style={{ minWidth: 180 }}>
+        <Flex vertical gap={4} style={{ minWidth: 160, maxWidth: 240 }}>
           <Typography.Link
             strong
             onClick={() => setDetailId(task.id)}
@@ -233,7 +232,7 @@ export function TasksPage() {
           <Flex gap={4} wrap align="center">
             <TaskTypeTag type={task.type} />
             <Typography.Text type="secondary" style={{ fontSize: 12, whiteSpace: 'nowrap' }}>
-              <CloudServerOutlined /> {t('tasks.masterShort')}
+              {t('tasks.masterShort')}
             </Typography.Text>
           </Flex>
         </Flex>
@@ -255,7 +254,7 @@ export function TasksPage() {
       title: t('tasks.columns.targets'),
       key: 'targets',
       render: (_value, task) => (
-        <Flex gap={4} wrap style={{ maxWidth: 220 }}>
+        <Flex gap={4} wrap style={{ maxWidth: 200 }}>
           {task.storageTargetNames.map((name, index) => (
             <Tag
               key={`${name}-${String(index)}`}
@@ -315,7 +314,7 @@ export function TasksPage() {
         return own.length === 0 ? (
           <Typography.Text type="secondary">{t('common.none')}</Typography.Text>
         ) : (
-          <Flex gap={4} wrap style={{ maxWidth: 180 }}>
+          <Flex gap={4} wrap style={{ maxWidth: 160 }}>
             {own.map((tag) => (
               <Tag
                 key={tag}
@@ -333,25 +332,20 @@ export function TasksPage() {
       },
     },
     {
-      title: t('tasks.columns.lastStatus'),
-      key: 'lastStatus',
-      render: (_value, task) => (
-        <TaskStatusTag status={task.lastStatus} testId={`task-status-${String(task.id)}`} />
-      ),
-    },
-    {
       title: t('tasks.columns.lastRun'),
       key: 'lastRun',
-      render: (_value, task) =>
-        task.lastRunAt ? (
-          <Tooltip title={formatDateTime(task.lastRunAt)}>
-            <span style={{ whiteSpace: 'nowrap' }}>
-              {formatRelativeTime(task.lastRunAt, now, i18n.language)}
-            </span>
-          </Tooltip>
-        ) : (
-          <Typography.Text type="secondary">{t('common.never')}</Typography.Text>
-        ),
+      render: (_value, task) => (
+        <Flex vertical gap={4} align="flex-start">
+          <TaskStatusTag status={task.lastStatus} testId={`task-status-${String(task.id)}`} />
+          {task.lastRunAt ? (
+            <Tooltip title={formatDateTime(task.lastRunAt)}>
+              <Typography.Text type="secondary" style={{ fontSize: 12, whiteSpace: 'nowrap' }}>
+                {formatRelativeTime(task.lastRunAt, now, i18n.language)}
+              </Typography.Text>
+            </Tooltip>
+          ) : null}
+        </Flex>
+      ),
     },
     {
       title: t('common.actions'),
@@ -561,6 +555,7 @@ export function TasksPage() {
         <div data-testid="tasks-table">
           <Table<TaskSummary>
             rowKey="id"
+            size="middle"
             columns={columns}
             dataSource={filtered}
             loading={tasks.isPending}
