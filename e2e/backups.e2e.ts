@@ -122,10 +122,15 @@ describe('backups end to end in the console', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** antd Select: open it, type to filter, pick the option with this title. */
-  const choose = async (testId: string, title: string) => {
+  /** antd (multi) Select: open it, type to filter, take the highlighted option with Enter. */
+  const choose = async (testId: string, values: string[]) => {
     await page.getByTestId(testId).click();
-    await page.locator(`.ant-select-dropdown:visible .ant-select-item-option[title="${title}"]`).click();
+    for (const value of values) {
+      await page.keyboard.type(value);
+      await page.locator(`.ant-select-dropdown:visible .ant-select-item-option[title="${value}"]`).waitFor();
+      await page.keyboard.press('Enter');
+    }
+    await page.keyboard.press('Escape');
   };
   const idByName = async (pathName: string, name: string): Promise<number> => {
     const response = await api().get<Envelope<{ id: number; name: string }[]>>(pathName, { token });
@@ -191,7 +196,10 @@ describe('backups end to end in the console', () => {
     await page.getByTestId('notification-field-host').fill(smtp.host);
     await page.getByTestId('notification-field-port').fill(String(smtp.port));
     await page.getByTestId('notification-field-from').fill('backupx@example.test');
-    await page.getByTestId('notification-field-to').fill('ops@example.test');
+    await page.getByTestId('notification-field-to').click();
+    await page.keyboard.type('ops@example.test');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('notification-form-name').click(); // closes the address list, not the drawer
     await page.getByTestId('notification-form-on-success').click();
     await shot('03-notification-form');
     await page.getByTestId('notification-form-submit').click();
@@ -221,10 +229,7 @@ describe('backups end to end in the console', () => {
     await page.getByTestId('task-form-drawer').waitFor();
     await page.getByTestId('task-name').fill(name);
   };
-  const pickTargets = async (names: string[]) => {
-    for (const name of names) await choose('task-targets', name);
-    await page.keyboard.press('Escape');
-  };
+  const pickTargets = (names: string[]) => choose('task-targets', names);
   const submitTask = async (name: string): Promise<number> => {
     await page.getByTestId('task-form-submit').click();
     await page.getByTestId('task-form-drawer').waitFor({ state: 'hidden' });

@@ -29,7 +29,8 @@ interface RestoreModalProps {
 }
 
 interface RestoreValues {
-  targetPath: string;
+  /** Absent for database restores: the form then has no field at all. */
+  targetPath?: string;
 }
 
 const PREVIEW_PATHS = 6;
@@ -51,7 +52,7 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
   const start = useMutation({
     mutationFn: (values: RestoreValues) => {
       if (!record) throw new Error('no record');
-      const targetPath = values.targetPath.trim();
+      const targetPath = (values.targetPath ?? '').trim();
       return apiCall(apiRoutes.restores.start, {
         params: { id: record.id },
         body: {
