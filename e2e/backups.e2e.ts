@@ -70,6 +70,11 @@ describe('backups end to end in the console', () => {
     work = mkdtempSync(path.join(tmpdir(), 'bx-e2e-backups-'));
     source = path.join(work, 'website');
     writeSampleTree(source, { files: 300, bigBytes: 8 * 1024 * 1024 });
+    // Incompressible bulk, so a run lasts long enough to watch its progress live.
+    execFileSync('bash', [
+      '-c',
+      `head -c 160M /dev/zero | openssl enc -aes-128-ctr -nosalt -pass pass:bx -out '${path.join(source, 'media.bin')}'`,
+    ]);
     localStore = path.join(work, 'local-store');
     mkdirSync(localStore);
     psql(`CREATE DATABASE ${pgDb}`);
@@ -296,10 +301,12 @@ describe('backups end to end in the console', () => {
     await page.getByTestId('record-detail-drawer').waitFor();
     await page.getByTestId('backup-live-log').waitFor();
     await page.getByTestId('live-log-lines').waitFor();
+    await page.getByTestId('live-log-progress').waitFor();
+    await shot('08-record-running');
     const record = await waitForRecord(ids.files ?? 0, 1);
     expect(record.status, record.errorMessage).toBe('success');
     await page.locator('[data-testid="live-log-lines"] [data-level]').first().waitFor();
-    await shot('08-record-live-log');
+    await shot('08-record-live-log-done');
     expect(await page.getByTestId('live-log-lines').innerText()).toContain('backup succeeded');
     ids.fileRecord = record.id;
     // A second run knows the size of the first: its progress has a total and a bar.
