@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RecordSummary, RestoreSummary } from '@backupx/contract';
-import { describeTree, writeSampleTree } from '@backupx/testkit';
+import { describeTree, mysql, psql, writeSampleTree } from '@backupx/testkit';
 import { startSmtpSink, type SmtpSink } from '@backupx/testkit/services/smtp-sink';
 import { startSshd, type SshdService } from '@backupx/testkit/services/sshd';
 import { launchBrowser, screenshot, startProduct, type RunningProduct } from './support.ts';
@@ -15,23 +15,6 @@ import { launchBrowser, screenshot, startProduct, type RunningProduct } from './
 type Envelope<T = unknown> = { code: string; message: string; data: T };
 const ADMIN = { username: 'admin', password: 'Admin-Password-1', displayName: 'Ada Admin' };
 const WEBHOOK_SECRET = 'webhook-shared-secret';
-
-const psql = (statement: string, database = 'postgres') =>
-  execFileSync(
-    'psql',
-    ['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', '-c', statement],
-    {
-      encoding: 'utf8',
-    },
-  ).trim();
-const mysql = (statement: string, database?: string) =>
-  execFileSync(
-    'mysql',
-    ['-h', '127.0.0.1', '-u', 'root', ...(database ? [database] : []), '-N', '-e', statement],
-    {
-      encoding: 'utf8',
-    },
-  ).trim();
 
 interface Delivery {
   headers: Record<string, string | string[] | undefined>;

@@ -6,3 +6,4 @@ export * from './streams.ts';
 export * from './fault-proxy.ts';
 export * from './memory-backend.ts';
 export * from './tree.ts';
+export * from './sql-clients.ts';

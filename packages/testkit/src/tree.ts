@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -68,4 +69,19 @@ export const writeSampleTree = (root: string, options: { files?: number; bigByte
   const fixed = new Date('2025-06-01T12:00:00.000Z');
   for (const rel of ['données/résumé ✓.txt', 'empty.bin', 'nested/private.key'])
     utimesSync(path.join(root, rel), fixed, fixed);
+};
+
+/** Every file under `root` as sorted relative paths (hidden and partial uploads included). */
+export const filesUnder = (root: string): string[] => {
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out.push(path.relative(root, full));
+    }
+  };
+  walk(root);
+  return out.sort();
 };

@@ -1,14 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
   createWriteStream,
-  lstatSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -18,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patternStream } from '@backupx/testkit';
+import { describeTree, patternStream } from '@backupx/testkit';
 import { startAzurite } from '@backupx/testkit/services/azurite';
 import { startNginxWebdav } from '@backupx/testkit/services/nginx-webdav';
 import { startS3rver } from '@backupx/testkit/services/s3rver';
@@ -49,30 +45,6 @@ const ctx = {
   now: new Date(Date.UTC(2026, 10, 21, 3, 0, 0)),
   spawn,
   env: { PATH: process.env.PATH },
-};
-
-const describeTree = (dir: string): Map<string, string> => {
-  const out = new Map<string, string>();
-  const walk = (current: string) => {
-    for (const name of readdirSync(current).sort()) {
-      const full = path.join(current, name);
-      const rel = path.relative(dir, full);
-      const stats = lstatSync(full);
-      if (stats.isSymbolicLink()) out.set(rel, `link ${readlinkSync(full)}`);
-      else if (stats.isDirectory()) {
-        out.set(rel, `dir ${(stats.mode & 0o7777).toString(8)}`);
-        walk(full);
-      } else {
-        const hash = createHash('sha256').update(readFileSync(full)).digest('hex');
-        out.set(
-          rel,
-          `file ${(stats.mode & 0o7777).toString(8)} ${Math.floor(stats.mtimeMs)} ${stats.size} ${hash}`,
-        );
-      }
-    }
-  };
-  walk(dir);
-  return out;
 };
 
 beforeAll(async () => {

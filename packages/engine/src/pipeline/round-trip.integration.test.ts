@@ -1,13 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
-  readlinkSync,
   rmSync,
-  lstatSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
@@ -16,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeTree, mysql, psql } from '@backupx/testkit';
 import { createLocalDiskBackend } from '../storage/local-disk.ts';
 import { backupFiles } from '../sources/files/file-source.ts';
 import { restoreFiles } from '../sources/files/file-restore.ts';
@@ -71,27 +69,6 @@ const store = (artifact: SourceArtifact, compression: Compression, encrypted: bo
   });
 
 /** type, mode, mtime (ms), size, sha256, link target of every entry under `root`. */
-const describeTree = (root: string): Record<string, string> => {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      const rel = path.relative(root, full);
-      const stats = lstatSync(full);
-      if (stats.isSymbolicLink()) out[rel] = `link ${readlinkSync(full)}`;
-      else if (stats.isDirectory()) {
-        out[rel] = `dir ${(stats.mode & 0o7777).toString(8)}`;
-        walk(full);
-      } else {
-        const hash = createHash('sha256').update(readFileSync(full)).digest('hex');
-        out[rel] =
-          `file ${(stats.mode & 0o7777).toString(8)} ${Math.floor(stats.mtimeMs)} ${stats.size} ${hash}`;
-      }
-    }
-  };
-  walk(root);
-  return out;
-};
 
 describe('file backups round-trip through the pipeline to local disk', () => {
   let source: string;
@@ -171,33 +148,6 @@ describe('file backups round-trip through the pipeline to local disk', () => {
     }
   });
 });
-
-const mysql = (statement: string, database?: string) =>
-  execFileSync(
-    'mysql',
-    [
-      '-h',
-      '127.0.0.1',
-      '-P',
-      '3306',
-      '-u',
-      'root',
-      '--batch',
-      '--skip-column-names',
-      ...(database ? [database] : []),
-      '-e',
-      statement,
-    ],
-    {
-      encoding: 'utf8',
-    },
-  );
-const psql = (statement: string, database = 'postgres') =>
-  execFileSync(
-    'psql',
-    ['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-tAq', '-v', 'ON_ERROR_STOP=1', '-c', statement],
-    { encoding: 'utf8' },
-  );
 
 describe('database backups round-trip through the pipeline to local disk', () => {
   it.each(combos)('MariaDB: $compression, encrypted: $encrypted', async ({ compression, encrypted }) => {

@@ -14,13 +14,22 @@ export interface EventBus {
   subscribe(listener: EventListener): () => void;
 }
 
-export const createEventBus = (deps: { clock: Clock; onListenerError?: (error: unknown) => void }): EventBus => {
+export const createEventBus = (deps: {
+  clock: Clock;
+  onListenerError?: (error: unknown) => void;
+}): EventBus => {
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   return {
     publish(type, title, body, fields) {
       const timestamp = toIso(deps.clock.now());
-      const event: SystemEvent = { type, title, body, fields: { ...fields, eventType: type, timestamp }, timestamp };
+      const event: SystemEvent = {
+        type,
+        title,
+        body,
+        fields: { ...fields, eventType: type, timestamp },
+        timestamp,
+      };
       for (const listener of emitter.listeners('event') as EventListener[]) {
         try {
           listener(event);

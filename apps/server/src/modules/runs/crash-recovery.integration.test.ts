@@ -1,31 +1,16 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordDetail } from '@backupx/contract';
-import { createApiClient, type ApiClient } from '@backupx/testkit';
+import { createApiClient, filesUnder, type ApiClient } from '@backupx/testkit';
 import { freePort } from '@backupx/testkit/services/common';
 
 type Envelope<T = unknown> = { code: string; message: string; data: T };
 
 const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
-
-/** Every file under `root`, hidden partial uploads included. */
-const filesUnder = (root: string): string[] => {
-  if (!existsSync(root)) return [];
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else out.push(path.relative(root, full));
-    }
-  };
-  walk(root);
-  return out.sort();
-};
 
 interface Master {
   child: ChildProcess;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogEvent, RecordDetail, RecordSummary, RestoreDetail } from '@backupx/contract';
-import { describeTree, writeSampleTree } from '@backupx/testkit';
+import { describeTree, filesUnder, mysql, psql, writeSampleTree } from '@backupx/testkit';
 import { dialects, startTestMaster, type TestMaster } from '../../test-support/harness.ts';
 
 type Envelope<T = unknown> = { code: string; message: string; data: T };
@@ -16,21 +16,6 @@ const eventually = async (check: () => boolean | Promise<boolean>): Promise<void
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-};
-
-/** Every file under `root` (relative paths), for "what is on the storage target" checks. */
-const filesUnder = (root: string): string[] => {
-  if (!existsSync(root)) return [];
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else out.push(path.relative(root, full));
-    }
-  };
-  walk(root);
-  return out.sort();
 };
 
 describe.each(dialects)('backup runs, records and restores on %s', (dialect) => {
@@ -745,22 +730,6 @@ describe('database backups and restores through the master (SQLite control plane
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  const psql = (statement: string, database = 'postgres') =>
-    execFileSync(
-      'psql',
-      ['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', '-c', statement],
-      {
-        encoding: 'utf8',
-      },
-    ).trim();
-  const mysql = (statement: string, database?: string) =>
-    execFileSync(
-      'mysql',
-      ['-h', '127.0.0.1', '-u', 'root', ...(database ? [database] : []), '-N', '-e', statement],
-      {
-        encoding: 'utf8',
-      },
-    ).trim();
 
   it('PostgreSQL: backs up two databases, restores them after a drop, row counts and checksums equal', async () => {
     const names = [`bx_run_${randomBytes(3).toString('hex')}`, `bx_run_${randomBytes(3).toString('hex')}`];
