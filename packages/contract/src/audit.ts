@@ -16,6 +16,7 @@ export const auditCategories = [
   'node',
   'install_token',
   'settings',
+  'notification',
 ] as const;
 export type AuditCategory = (typeof auditCategories)[number];
 

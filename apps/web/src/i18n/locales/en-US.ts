@@ -369,6 +369,7 @@ const enUS = {
       api_key: 'API key',
       node: 'Node',
       install_token: 'Install token',
+      notification: 'Notification',
       settings: 'Settings',
     },
     retentionTitle: 'Retention',

@@ -360,6 +360,7 @@ const zhCN: LocaleResource = {
       api_key: 'API 密钥',
       node: '节点',
       install_token: '安装令牌',
+      notification: '通知',
       settings: '设置',
     },
     retentionTitle: '保留时长',
