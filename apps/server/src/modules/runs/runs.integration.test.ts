@@ -534,6 +534,62 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     }
   });
 
+  it('records why a scheduled fire outside the maintenance window did not run', async () => {
+    const away = (new Date().getUTCHours() + 12) % 24;
+    const scheduled = await createTask({
+      name: 'every second, wrong hours',
+      type: 'file',
+      sourcePaths: [path.join(source, 'nested')],
+      storageTargetIds: [targetA],
+      cronExpr: '* * * * * *',
+      maintenanceWindows: `time=${String(away).padStart(2, '0')}:00-${String((away + 1) % 24).padStart(2, '0')}:00`,
+    });
+    const skipped = async () =>
+      (
+        await api().get<Envelope<RecordSummary[]>>(
+          `/api/backup/records?taskId=${String(scheduled)}&status=skipped`,
+          {
+            token: viewer,
+          },
+        )
+      ).body.data;
+    await eventually(async () => (await skipped()).length > 0);
+    await api().put(`/api/backup/tasks/${String(scheduled)}/toggle`, { enabled: false }, { token: admin });
+    const [record] = await skipped();
+    expect(record?.errorMessage).toContain('outside maintenance window');
+    expect(record?.fileName).toBe('');
+  });
+
+  it('deleting a task removes its backups from every target but keeps locked ones and the records', async () => {
+    const doomedTask = await createTask({
+      name: 'to be deleted',
+      type: 'file',
+      sourcePaths: [path.join(source, 'nested')],
+      storageTargetIds: [targetA, targetB],
+    });
+    const kept = await run(doomedTask);
+    master.clock.advance(2000);
+    const removed = await run(doomedTask);
+    await api().put(`/api/backup/records/${String(kept.id)}/lock`, { locked: true }, { token: admin });
+    const response = await api().delete<Envelope<{ deleted: boolean }>>(
+      `/api/backup/tasks/${String(doomedTask)}`,
+      undefined,
+      { token: admin },
+    );
+    expect(response.status, response.text).toBe(200);
+    for (const store of [storeA, storeB]) {
+      expect(filesUnder(store)).toContain(kept.storagePath);
+      expect(filesUnder(store)).not.toContain(removed.storagePath);
+    }
+    const records = await api().get<Envelope<RecordSummary[]>>(
+      `/api/backup/records?taskId=${String(doomedTask)}`,
+      {
+        token: viewer,
+      },
+    );
+    expect(records.body.data.map((record) => record.id).sort()).toEqual([kept.id, removed.id].sort());
+  });
+
   it('answers bad input on record routes with a clear 4xx and changes nothing', async () => {
     const before = (await api().get<Envelope<RecordSummary[]>>('/api/backup/records', { token: viewer })).body
       .data;

@@ -15,7 +15,7 @@ export { nextRuns, cronError, resolveTimeZone } from './cron.ts';
 export interface ScheduledRunner {
   /** Starts a scheduled run of the task; errors are only logged. */
   runScheduled(taskId: number): Promise<void>;
-  /** Leaves a visible trace (a failed record) of a fire that was skipped, e.g. outside a window. */
+  /** Leaves a visible trace (a `skipped` record) of a fire that did not run, e.g. outside a window. */
   recordSkipped?(taskId: number, reason: string): Promise<void>;
 }
 
