@@ -32,6 +32,7 @@ import { isWithinWindows, parseWindowsLenient } from '../tasks/maintenance-windo
 import { copiesOf, deleteCopies, uploadIdOf, type OpenedTarget, type TargetAccess } from './artifacts.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import { selectForDeletion } from './retention.ts';
+import { estimateSourceBytes } from './source-size.ts';
 import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -388,6 +389,18 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       // Written before any byte is uploaded: if this process dies, recovery knows what to remove.
       await repository.updateRecord(recordId, { fileName, storagePath: objectKey });
       const targets: BackupTarget[] = opened.map(({ target, backend }) => ({ name: target.name, backend }));
+      // Progress: file backups count raw archive bytes against the size of the source tree
+      // (summed beside the run); other sources count stored bytes against the last run's size.
+      const sourceTotal = { bytes: 0 };
+      let rawBytes = 0;
+      if (typeLabel(task.type) === 'file') {
+        void estimateSourceBytes(sourcePathsOf(task), signal).then((bytes) => {
+          if (bytes !== null) sourceTotal.bytes = bytes;
+        });
+        artifact.stream.on('data', (chunk: Buffer) => {
+          rawBytes += chunk.length;
+        });
+      }
       const estimate = previous?.fileSize ?? 0;
       const result = await runBackupPipeline({
         artifact,
@@ -402,10 +415,19 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
         onProgress: (progress) => {
           const total = progress.totalBytes ?? estimate;
+          const fraction =
+            sourceTotal.bytes > 0
+              ? Math.min(1, rawBytes / sourceTotal.bytes)
+              : total > 0
+                ? progress.bytesSent / total
+                : 0;
+          // The stored size, extrapolated from how much of the source is done when that is known.
+          const totalBytes =
+            sourceTotal.bytes > 0 && fraction > 0 ? Math.round(progress.bytesSent / fraction) : total;
           hub.progress(recordId, {
             bytesSent: progress.bytesSent,
-            totalBytes: total,
-            percent: total > 0 ? Math.min(99, Math.round((progress.bytesSent / total) * 1000) / 10) : 0,
+            totalBytes,
+            percent: Math.min(99, Math.round(fraction * 1000) / 10),
             speedBps: progress.speedBps,
             targetName: progress.targetName,
           });
