@@ -410,12 +410,18 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     expect(filesUnder(storeA)).toEqual(before);
   });
 
-  it('publishes backup results to the event bus (SSE and notifications; quirk 2 fixed)', async () => {
+  it('publishes backup results to the event bus (SSE and notifications; quirk 2 fixed) and to the metrics', async () => {
     const seen: { type: string; fields: Record<string, unknown> }[] = [];
     const unsubscribe = master.container.services.events.subscribe((event) => seen.push(event));
     try {
       const record = await run(taskId);
       await eventually(() => seen.some((event) => event.type === 'backup_success'));
+      const metrics = await fetch(`${master.url}/metrics`).then((response) => response.text());
+      expect(metrics).toMatch(
+        /backupx_task_run_total\{[^}]*status="success"[^}]*task_type="file"[^}]*\} [1-9]/,
+      );
+      expect(metrics).toMatch(/backupx_task_run_duration_seconds_count\{[^}]*task_type="file"[^}]*\} [1-9]/);
+      expect(metrics).toMatch(/backupx_task_bytes_total\{[^}]*task_type="file"[^}]*\} [1-9]/);
       expect(seen.find((event) => event.type === 'backup_success')?.fields).toMatchObject({
         recordId: record.id,
         taskName: 'site files',
