@@ -89,3 +89,42 @@ describe('reconnectDelayMs', () => {
     expect(reconnectDelayMs(Number.NaN)).toBe(1_000);
   });
 });
+
+/** Just the events of some frames, as `{event, data}`. */
+const eventsOf = (frames: ReturnType<ReturnType<typeof createSseParser>['push']>) =>
+  frames.flatMap((frame) =>
+    frame.kind === 'event' ? [{ event: frame.message.event, data: frame.message.data }] : [],
+  );
+
+describe('createSseParser as the live log reads it', () => {
+  it('parses frames split across chunks, skips comments and joins data lines', () => {
+    const parser = createSseParser();
+    expect(eventsOf(parser.push(': connected\n\nevent: lo'))).toEqual([]);
+    expect(eventsOf(parser.push('g\ndata: {"a":1}\n'))).toEqual([]);
+    expect(eventsOf(parser.push('\nevent: log\ndata: x\ndata: y\n\n'))).toEqual([
+      { event: 'log', data: '{"a":1}' },
+      { event: 'log', data: 'x\ny' },
+    ]);
+  });
+
+  it('accepts CRLF line ends, even when CR and LF arrive in different chunks', () => {
+    const parser = createSseParser();
+    expect(eventsOf(parser.push('data: one\r'))).toEqual([]);
+    expect(eventsOf(parser.push('\n\r\n'))).toEqual([{ event: 'message', data: 'one' }]);
+  });
+
+  it('ignores frames without data and unknown fields', () => {
+    const parser = createSseParser();
+    expect(eventsOf(parser.push('event: log\nid: 3\n\nretry: 10\ndata:z\n\n'))).toEqual([
+      { event: 'message', data: 'z' },
+    ]);
+  });
+});
+
+describe('reconnectDelayMs for a live log', () => {
+  it('backs off exponentially up to 15 s', () => {
+    expect([0, 1, 2, 3, 4, 10].map((attempt) => reconnectDelayMs(attempt, 1_000, 15_000))).toEqual([
+      1000, 2000, 4000, 8000, 15_000, 15_000,
+    ]);
+  });
+});

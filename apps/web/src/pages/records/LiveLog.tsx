@@ -12,14 +12,8 @@ import type { LogEvent } from '@backupx/contract';
 import { isApiError, openApiStream } from '../../api/client.ts';
 import { formatBytes } from '../../lib/format.ts';
 import { errorText } from '../../lib/i18n-helpers.ts';
-import {
-  applyLogEvents,
-  createSseParser,
-  emptyLiveLog,
-  parseLogContent,
-  parseLogEvent,
-  reconnectDelayMs,
-} from './logStream.ts';
+import { createSseParser, reconnectDelayMs } from '../../events/sseParser.ts';
+import { applyLogEvents, emptyLiveLog, parseLogContent, parseLogEvent } from './logStream.ts';
 import type { LiveLogState, LogLine } from './logStream.ts';
 import { formatSpeed } from './recordUi.tsx';
 
@@ -29,6 +23,9 @@ type Connection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
 
 type Action = { type: 'events'; events: readonly LogEvent[] } | { type: 'reset' };
 
+/** Reconnects of a live log: 1 s, 2 s, 4 s … up to 15 s (a run's log is short-lived). */
+const LOG_RECONNECT_MIN_MS = 1_000;
+const LOG_RECONNECT_MAX_MS = 15_000;
 const reducer = (state: LiveLogState, action: Action): LiveLogState =>
   action.type === 'reset' ? emptyLiveLog : applyLogEvents(state, action.events);
 
@@ -89,8 +86,10 @@ function useLogStream(
             if (done) break;
             const events = parser
               .push(value)
-              .filter((frame) => frame.event === 'log')
-              .map((frame) => parseLogEvent(frame.data))
+              .flatMap((frame) =>
+                frame.kind === 'event' && frame.message.event === 'log' ? [frame.message] : [],
+              )
+              .map((message) => parseLogEvent(message.data))
               .filter((event): event is LogEvent => event !== null);
             if (events.length === 0) continue;
             dispatch({ type: 'events', events });
@@ -113,7 +112,7 @@ function useLogStream(
         }
         if (aborted()) return;
         setConnection('reconnecting');
-        await sleep(reconnectDelayMs(attempt), signal);
+        await sleep(reconnectDelayMs(attempt, LOG_RECONNECT_MIN_MS, LOG_RECONNECT_MAX_MS), signal);
         attempt += 1;
       }
     };

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '@backupx/contract';
-import {
-  applyLogEvent,
-  applyLogEvents,
-  createSseParser,
-  emptyLiveLog,
-  parseLogContent,
-  parseLogEvent,
-  reconnectDelayMs,
-} from './logStream.ts';
+import { applyLogEvent, applyLogEvents, emptyLiveLog, parseLogContent, parseLogEvent } from './logStream.ts';
 
 const event = (sequence: number, extra: Partial<LogEvent> = {}): LogEvent => ({
   recordId: 7,
@@ -19,31 +11,6 @@ const event = (sequence: number, extra: Partial<LogEvent> = {}): LogEvent => ({
   completed: false,
   status: 'running',
   ...extra,
-});
-
-describe('createSseParser', () => {
-  it('parses frames split across chunks, skips comments and joins data lines', () => {
-    const parser = createSseParser();
-    expect(parser.push(': connected\n\nevent: lo')).toEqual([]);
-    expect(parser.push('g\ndata: {"a":1}\n')).toEqual([]);
-    expect(parser.push('\nevent: log\ndata: x\ndata: y\n\n')).toEqual([
-      { event: 'log', data: '{"a":1}' },
-      { event: 'log', data: 'x\ny' },
-    ]);
-  });
-
-  it('accepts CRLF line ends, even when CR and LF arrive in different chunks', () => {
-    const parser = createSseParser();
-    expect(parser.push('data: one\r')).toEqual([]);
-    expect(parser.push('\n\r\n')).toEqual([{ event: 'message', data: 'one' }]);
-  });
-
-  it('ignores frames without data and unknown fields', () => {
-    const parser = createSseParser();
-    expect(parser.push('event: log\nid: 3\n\nretry: 10\ndata:z\n\n')).toEqual([
-      { event: 'message', data: 'z' },
-    ]);
-  });
 });
 
 describe('parseLogEvent', () => {
@@ -102,11 +69,5 @@ describe('parseLogContent', () => {
       ['info', '', 'raw'],
     ]);
     expect(parseLogContent('  ')).toEqual([]);
-  });
-});
-
-describe('reconnectDelayMs', () => {
-  it('backs off exponentially up to 15 s', () => {
-    expect([0, 1, 2, 3, 4, 10].map(reconnectDelayMs)).toEqual([1000, 2000, 4000, 8000, 15_000, 15_000]);
   });
 });

@@ -1,54 +1,8 @@
 /**
- * Pure pieces of the live log: a Server-Sent Events frame parser (the stream is read with fetch
- * so it can carry the session token, which EventSource cannot), the reducer that merges replayed
- * and live events, and the parser of a finished run's stored log text.
+ * Pure pieces of the live log: the reducer that merges replayed and live events, and the parser
+ * of a finished run's stored log text. The stream itself is parsed by `events/sseParser.ts`.
  */
 import type { LogEvent, TransferProgressEvent } from '@backupx/contract';
-
-/** One SSE frame: its `event:` name (default `message`) and the joined `data:` lines. */
-export interface SseFrame {
-  event: string;
-  data: string;
-}
-
-/**
- * Incremental SSE parser (WHATWG rules for `event`, `data` and comments): feed it decoded text
- * chunks of any size and it returns the frames completed by each chunk.
- */
-export function createSseParser(): { push(chunk: string): SseFrame[] } {
-  let buffer = '';
-  let event = '';
-  let data: string[] = [];
-  return {
-    push(chunk) {
-      buffer += chunk;
-      const frames: SseFrame[] = [];
-      for (;;) {
-        const match = /\r\n|\r|\n/.exec(buffer);
-        if (!match) break;
-        // A lone trailing CR may be the first half of CRLF: wait for the next chunk.
-        if (match[0] === '\r' && match.index === buffer.length - 1) break;
-        const line = buffer.slice(0, match.index);
-        buffer = buffer.slice(match.index + match[0].length);
-        if (line === '') {
-          if (data.length > 0)
-            frames.push({ event: event === '' ? 'message' : event, data: data.join('\n') });
-          event = '';
-          data = [];
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon === -1 ? line : line.slice(0, colon);
-        let value = colon === -1 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
-      return frames;
-    },
-  };
-}
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
@@ -157,7 +111,3 @@ export function parseLogContent(content: string): LogLine[] {
     return [{ key: `c${String(index)}`, level, time, message: rest }];
   });
 }
-
-/** Delay before reconnect attempt `attempt` (0-based): 1 s, 2 s, 4 s … capped at 15 s. */
-export const reconnectDelayMs = (attempt: number): number =>
-  Math.min(15_000, 1000 * 2 ** Math.max(0, attempt));
