@@ -232,8 +232,11 @@ export const createContainer = async (input: ContainerInput) => {
   storageHealth.start();
   stoppers.push(() => storageHealth.stop());
 
+  const runnerId = readOrCreateInstanceId(dataDir);
+  const tasksRepository = createTasksRepository(db);
   const runsModule = createRunsModule({
     db,
+    tasks: tasksRepository,
     targets: storageTargets,
     secretBox,
     encryptionKey,
@@ -241,7 +244,7 @@ export const createContainer = async (input: ContainerInput) => {
     audit,
     clock,
     logger,
-    runnerId: readOrCreateInstanceId(dataDir),
+    runnerId,
     tempDir: config.backup.temp_dir,
     maxConcurrent: config.backup.max_concurrent,
     timeZone: config.backup.timezone,
@@ -258,7 +261,6 @@ export const createContainer = async (input: ContainerInput) => {
   const { runs, backupHub, restoreHub } = runsModule;
 
   // Backup tasks and their cron schedule; the runs module starts the runs and cleans artifacts.
-  const tasksRepository = createTasksRepository(db);
   const taskScheduler = createTaskScheduler({
     tasksRepository,
     claimsRepository: createScheduleClaimsRepository(db),
@@ -266,7 +268,7 @@ export const createContainer = async (input: ContainerInput) => {
     clock,
     logger,
     timeZone: config.backup.timezone,
-    runnerId: readOrCreateInstanceId(dataDir),
+    runnerId,
   });
   taskScheduler.setRunner(runs);
   const tasks = createTasksService({

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UploadResult } from '@backupx/contract';
 import type { StorageBackend } from '@backupx/engine';
+import type { BackupTaskRow } from '../../db/tables.ts';
 
 /** A storage target opened for use; the runs module only needs these fields of it. */
 export interface OpenedTarget {
@@ -16,6 +17,17 @@ export interface TargetAccess {
   /** Bytes used per target by successful records (every copy counts), for hard quotas. */
   usedBytesByTarget(): Promise<Map<number, number>>;
 }
+
+/** How the runs module reads tasks (implemented by the tasks repository). */
+export interface TaskReader {
+  findById(id: number): Promise<BackupTaskRow | undefined>;
+  /** Ordered targets of the tasks. */
+  targetsOf(taskIds: readonly number[]): Promise<{ storageTargetId: number }[]>;
+}
+
+/** The task's storage target ids in the configured order. */
+export const targetIdsOf = async (tasks: TaskReader, taskId: number): Promise<number[]> =>
+  (await tasks.targetsOf([taskId])).map((link) => link.storageTargetId);
 
 /** One stored copy of a record's artifact. */
 export interface ArtifactCopy {

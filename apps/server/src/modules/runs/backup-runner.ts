@@ -29,7 +29,15 @@ import { toIso, type Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { isWithinWindows, parseWindowsLenient } from '../tasks/maintenance-windows.ts';
-import { copiesOf, deleteCopies, uploadIdOf, type OpenedTarget, type TargetAccess } from './artifacts.ts';
+import {
+  copiesOf,
+  deleteCopies,
+  targetIdsOf,
+  uploadIdOf,
+  type OpenedTarget,
+  type TargetAccess,
+  type TaskReader,
+} from './artifacts.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import { selectForDeletion } from './retention.ts';
 import { estimateSourceBytes } from './source-size.ts';
@@ -51,6 +59,7 @@ export interface RunMetrics {
 
 export interface BackupRunnerDeps {
   repository: RunsRepository;
+  tasks: TaskReader;
   targets: TargetAccess;
   secretBox: SecretBox;
   /** 32-byte key of BXENC1 artifacts (SPEC §3.6). */
@@ -126,7 +135,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
   };
 
   const loadTask = async (taskId: number): Promise<BackupTaskRow> => {
-    const task = await repository.findTask(taskId);
+    const task = await deps.tasks.findById(taskId);
     if (task === undefined)
       throw new AppError('BACKUP_TASK_NOT_FOUND', `Backup task ${String(taskId)} not found`);
     return task;
@@ -562,7 +571,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       const task = await loadTask(taskId);
       const outside = checkWindow(task, clock.now());
       if (outside !== null) throw new AppError('BACKUP_TASK_OUTSIDE_WINDOW', outside);
-      const targetIds = await repository.taskTargetIds(task.id);
+      const targetIds = await targetIdsOf(deps.tasks, task.id);
       const { recordId, startedAt } = await begin(task, targetIds);
       hub.log(recordId, 'info', `${trigger === 'scheduled' ? 'scheduled' : 'manual'} run`);
       launch(task, targetIds, recordId, startedAt);
@@ -573,7 +582,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     async recordSkipped(taskId: number, reason: string): Promise<void> {
       const task = await loadTask(taskId);
       const now = toIso(clock.now());
-      const targetIds = await repository.taskTargetIds(task.id);
+      const targetIds = await targetIdsOf(deps.tasks, task.id);
       await repository.insertRecord({
         taskId: task.id,
         storageTargetId: targetIds[0] ?? 0,

@@ -4,7 +4,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import type { TargetAccess } from './artifacts.ts';
+import type { TargetAccess, TaskReader } from './artifacts.ts';
 import { createBackupRunner, type RunMetrics } from './backup-runner.ts';
 import { LogHub } from './log-hub.ts';
 import { createRestoreRunner } from './restore-runner.ts';
@@ -15,6 +15,7 @@ import type { Database } from '../../db/tables.ts';
 
 export interface RunsModuleDeps {
   db: Kysely<Database>;
+  tasks: TaskReader;
   targets: TargetAccess;
   secretBox: SecretBox;
   encryptionKey: Buffer;
@@ -53,6 +54,7 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
   };
   const backups = createBackupRunner({
     ...shared,
+    tasks: deps.tasks,
     hub: backupHub,
     runnerId: deps.runnerId,
     timeZone: deps.timeZone,
@@ -66,6 +68,7 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
   });
   const runs = createRunsService({
     repository,
+    tasks: deps.tasks,
     backups,
     restores,
     backupHub,

@@ -2,7 +2,6 @@ import { sql, type Kysely, type Updateable } from 'kysely';
 import type {
   BackupRecordRow,
   BackupRecordsTable,
-  BackupTaskRow,
   Database,
   RestoreRecordRow,
   RestoreRecordsTable,
@@ -60,19 +59,6 @@ export const isUniqueViolation = (error: unknown): boolean => {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint/i.test(String(error));
 };
 
-/** Numbers arrive as strings from PostgreSQL bigint columns; the rows here are normalised. */
-const num = (value: unknown): number => Number(value ?? 0);
-
-const normaliseRecord = <T extends Partial<BackupRecordRow>>(row: T): T => ({
-  ...row,
-  ...(row.id === undefined ? {} : { id: num(row.id) }),
-  ...(row.taskId === undefined ? {} : { taskId: num(row.taskId) }),
-  ...(row.storageTargetId === undefined ? {} : { storageTargetId: num(row.storageTargetId) }),
-  ...(row.nodeId === undefined ? {} : { nodeId: num(row.nodeId) }),
-  ...(row.fileSize === undefined ? {} : { fileSize: num(row.fileSize) }),
-  ...(row.baseRecordId === undefined ? {} : { baseRecordId: num(row.baseRecordId) }),
-});
-
 export const createRunsRepository = (db: Kysely<Database>) => {
   const recordQuery = () =>
     db
@@ -95,31 +81,8 @@ export const createRunsRepository = (db: Kysely<Database>) => {
       .selectAll('restoreRecords')
       .select(['backupTasks.name as taskName', 'backupRecords.fileName as backupFileName']);
 
-  const normaliseRestore = (row: RestoreRow): RestoreRow => ({
-    ...row,
-    id: num(row.id),
-    backupRecordId: num(row.backupRecordId),
-    taskId: num(row.taskId),
-    nodeId: num(row.nodeId),
-  });
-
   return {
-    // ---- tasks (read side needed to run them) ----
-    async findTask(id: number): Promise<BackupTaskRow | undefined> {
-      const row = await db.selectFrom('backupTasks').selectAll().where('id', '=', id).executeTakeFirst();
-      return row === undefined
-        ? undefined
-        : { ...row, id: num(row.id), nodeId: num(row.nodeId), storageTargetId: num(row.storageTargetId) };
-    },
-    async taskTargetIds(taskId: number): Promise<number[]> {
-      const rows = await db
-        .selectFrom('backupTaskStorageTargets')
-        .select('storageTargetId')
-        .where('taskId', '=', taskId)
-        .orderBy('position')
-        .execute();
-      return rows.map((row) => num(row.storageTargetId));
-    },
+    // ---- the task's run state (its reads go through the tasks repository) ----
     async setTaskRunState(taskId: number, lastRunAt: string, lastStatus: string): Promise<void> {
       await db.updateTable('backupTasks').set({ lastRunAt, lastStatus }).where('id', '=', taskId).execute();
     },
@@ -150,14 +113,14 @@ export const createRunsRepository = (db: Kysely<Database>) => {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      return num(row.id);
+      return row.id;
     },
     async updateRecord(id: number, patch: Updateable<BackupRecordsTable>): Promise<void> {
       await db.updateTable('backupRecords').set(patch).where('id', '=', id).execute();
     },
     async findRecord(id: number): Promise<RecordRow | undefined> {
       const row = await recordQuery().where('backupRecords.id', '=', id).executeTakeFirst();
-      return row === undefined ? undefined : normaliseRecord(row);
+      return row;
     },
     async manifestOf(id: number): Promise<string> {
       const row = await db
@@ -193,7 +156,7 @@ export const createRunsRepository = (db: Kysely<Database>) => {
         .offset(filter.offset)
         .execute();
       const total = await count.executeTakeFirstOrThrow();
-      return { rows: rows.map(normaliseRecord), total: num(total.total) };
+      return { rows: rows, total: total.total };
     },
     /** Successful records of a task, newest first (retention, differential baselines). */
     async successfulRecords(taskId: number): Promise<RecordRow[]> {
@@ -203,11 +166,11 @@ export const createRunsRepository = (db: Kysely<Database>) => {
         .orderBy('backupRecords.completedAt', 'desc')
         .orderBy('backupRecords.id', 'desc')
         .execute();
-      return rows.map(normaliseRecord);
+      return rows;
     },
     async recordsOfTask(taskId: number): Promise<RecordRow[]> {
       const rows = await recordQuery().where('backupRecords.taskId', '=', taskId).execute();
-      return rows.map(normaliseRecord);
+      return rows;
     },
     /** Newest record ids of a task with their status (consecutive-failure threshold). */
     async latestStatuses(taskId: number, limit: number): Promise<string[]> {
@@ -229,7 +192,7 @@ export const createRunsRepository = (db: Kysely<Database>) => {
         .where('backupKind', '=', 'differential')
         .where('status', '=', 'success')
         .executeTakeFirstOrThrow();
-      return num(row.total);
+      return row.total;
     },
     async deleteRecord(id: number): Promise<void> {
       await db.deleteFrom('backupRecords').where('id', '=', id).execute();
@@ -245,7 +208,7 @@ export const createRunsRepository = (db: Kysely<Database>) => {
           ]),
         )
         .execute();
-      return rows.map(normaliseRecord);
+      return rows;
     },
     async heartbeat(
       table: 'backupRecords' | 'restoreRecords',
@@ -281,14 +244,14 @@ export const createRunsRepository = (db: Kysely<Database>) => {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      return num(row.id);
+      return row.id;
     },
     async updateRestore(id: number, patch: Updateable<RestoreRecordsTable>): Promise<void> {
       await db.updateTable('restoreRecords').set(patch).where('id', '=', id).execute();
     },
     async findRestore(id: number): Promise<RestoreRow | undefined> {
       const row = await restoreQuery().where('restoreRecords.id', '=', id).executeTakeFirst();
-      return row === undefined ? undefined : normaliseRestore(row);
+      return row;
     },
     async listRestores(filter: RecordFilter): Promise<{ rows: RestoreRow[]; total: number }> {
       let query = restoreQuery();
@@ -320,7 +283,7 @@ export const createRunsRepository = (db: Kysely<Database>) => {
         .offset(filter.offset)
         .execute();
       const total = await count.executeTakeFirstOrThrow();
-      return { rows: rows.map(normaliseRestore), total: num(total.total) };
+      return { rows: rows, total: total.total };
     },
     async orphanedRestores(runnerId: string, staleBefore: string): Promise<RestoreRow[]> {
       const rows = await restoreQuery()
@@ -332,7 +295,7 @@ export const createRunsRepository = (db: Kysely<Database>) => {
           ]),
         )
         .execute();
-      return rows.map(normaliseRestore);
+      return rows;
     },
   };
 };

@@ -18,9 +18,11 @@ import {
   deleteCopies,
   openFirstReadableCopy,
   parseUploadResults,
+  targetIdsOf,
   uploadIdOf,
   withBackend,
   type TargetAccess,
+  type TaskReader,
 } from './artifacts.ts';
 import type { BackupRunner } from './backup-runner.ts';
 import type { LogHub } from './log-hub.ts';
@@ -29,6 +31,7 @@ import type { RecordFilter, RecordRow, RestoreRow, RunsRepository } from './runs
 
 export interface RunsServiceDeps {
   repository: RunsRepository;
+  tasks: TaskReader;
   backups: BackupRunner;
   restores: RestoreRunner;
   backupHub: LogHub;
@@ -156,7 +159,7 @@ export const createRunsService = (deps: RunsServiceDeps) => {
   const removeLeftovers = async (row: RecordRow): Promise<string[]> => {
     if (row.storagePath === '') return [];
     const targetIds = new Set([
-      ...(await repository.taskTargetIds(row.taskId)),
+      ...(await targetIdsOf(deps.tasks, row.taskId)),
       ...parseUploadResults(row.storageUploadResults).map((result) => result.storageTargetId),
     ]);
     const problems: string[] = [];
@@ -387,7 +390,7 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           'RESTORE_SOURCE_INVALID',
           `Only successful backups can be restored (record ${String(recordId)} is ${record.status})`,
         );
-      const task = await repository.findTask(record.taskId);
+      const task = await deps.tasks.findById(record.taskId);
       if (task === undefined)
         throw new AppError(
           'BACKUP_TASK_NOT_FOUND',
