@@ -41,6 +41,7 @@ import type { FileBackupOptions } from './file-source.ts';
 import { restoreFiles } from './file-restore.ts';
 import type { FileRestoreOptions } from './file-restore.ts';
 import { decodeManifest, encodeManifest } from './manifest.ts';
+import { walkToTar } from './tar-walker.ts';
 
 const BIG_FILE_BYTES = Number(process.env.BACKUPX_TEST_BIG_FILE_BYTES ?? 2 * 1024 ** 3);
 const SMALL_FILES = 10_000;
@@ -419,15 +420,22 @@ describe('walk rules', () => {
     await writeFile(path.join(w, 'victims', 'gone.txt'), 'will vanish');
     await writeFile(path.join(w, 'victims', 'stay.txt'), 'stays');
     execFileSync('mkfifo', [path.join(w, 'fifo')]);
+    // In the product the walker runs in a worker thread; here it runs in-process so the file can be
+    // removed at an exact point of the walk (when its directory has been written).
     const lines: string[] = [];
-    const context: TestContext = {
-      ...ctx,
-      log: (level, message) => {
-        lines.push(`${level} ${message}`);
-        if (message === '[DIR] w/victims') unlinkSync(path.join(w, 'victims', 'gone.txt'));
+    const chunks: Buffer[] = [];
+    const completion = walkToTar(
+      { sources: [w], excludePatterns: [], baseline: null, nowMs: Date.now() },
+      {
+        emit: (chunk, length) => chunks.push(chunk.subarray(0, length)),
+        log: (level, message) => {
+          lines.push(`${level} ${message}`);
+          if (message === '[DIR] w/victims') unlinkSync(path.join(w, 'victims', 'gone.txt'));
+        },
+        cancelled: () => false,
       },
-    };
-    const { archive, completion } = await backupToBuffer({ taskName: 'w', sourcePaths: [w] }, context);
+    );
+    const archive = Buffer.concat(chunks);
     expect((await listTar(archive)).map((e) => e.name)).toEqual(['w/victims/', 'w/victims/stay.txt']);
     const warnings = lines.filter((line) => line.startsWith('warn'));
     expect(warnings).toEqual([
@@ -438,6 +446,41 @@ describe('walk rules', () => {
     ]);
     expect(completion.summary).toContain('2 warnings');
     expect(completion.manifest?.entries.map((e) => e.p)).toEqual(['w/victims', 'w/victims/stay.txt']);
+  });
+
+  it('stops the walker thread when the run is cancelled mid-archive, and when the reader goes away', async () => {
+    const big = path.join(root, 'cancel', 'big');
+    await mkdir(big, { recursive: true });
+    for (let index = 0; index < 4; index += 1)
+      await writeFile(path.join(big, `part-${index}.bin`), randomBytes(16 * 1024 * 1024));
+
+    const cancelling = await createTestContext({});
+    const cancelled = await backupFiles(cancelling, { taskName: 'c', sourcePaths: [big] });
+    const reading = (async () => {
+      for await (const _chunk of cancelled.stream) cancelling.controller.abort();
+    })();
+    await expect(cancelled.completion).rejects.toMatchObject({ code: 'ENGINE_CANCELLED' });
+    await expect(reading).rejects.toMatchObject({ code: 'ENGINE_CANCELLED' });
+    await cancelling.cleanup();
+
+    const abandoned = await backupFiles(ctx, { taskName: 'c', sourcePaths: [big] });
+    for await (const _chunk of abandoned.stream) break; // destroys the stream after one chunk
+    await expect(abandoned.completion).rejects.toBeInstanceOf(EngineError);
+  });
+
+  it('reports the FIFO through the walker thread too', async () => {
+    const w = path.join(root, 'unreadable-thread', 'w');
+    await mkdir(w, { recursive: true });
+    await writeFile(path.join(w, 'ok.txt'), 'ok');
+    execFileSync('mkfifo', [path.join(w, 'fifo')]);
+    const lines: string[] = [];
+    const context: TestContext = { ...ctx, log: (level, message) => lines.push(`${level} ${message}`) };
+    const { archive, completion } = await backupToBuffer({ taskName: 'w', sourcePaths: [w] }, context);
+    expect((await listTar(archive)).map((e) => e.name)).toEqual(['w/ok.txt']);
+    expect(lines).toContain(
+      `warn [WARN] cannot read ${path.join(w, 'fifo')}: not a regular file, directory or symlink (fifo)`,
+    );
+    expect(completion.summary).toContain('1 warnings');
   });
 });
 
