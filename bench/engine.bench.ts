@@ -5,6 +5,7 @@
 //  - restore (local disk → files) vs `openssl enc -d | zstd -d | tar -x`
 //  - backup to SFTP (sshd) and S3 (s3rver) on loopback
 //  - peak RSS of a backup at 1 GiB and at 4 GiB (set BACKUPX_BENCH_SKIP_4G=1 to skip the 4 GiB corpus)
+// Local figures are the best of BACKUPX_BENCH_ROUNDS (default 2) alternating runs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,33 @@ const runChild = (args: string[]): Record<string, unknown> => {
   return JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
 };
 
+/** Runs of each 1 GiB figure (ours and its baseline alternate); the best one counts. */
+const ROUNDS = Number(process.env.BACKUPX_BENCH_ROUNDS ?? '2');
+
+/**
+ * Starts a timed run from the same state every time: dirty pages written back, the page cache
+ * dropped (when root), then the run's input read once so it is warm. On this VM a large page cache
+ * makes every file write several times dearer in kernel time, growing run after run; without this
+ * the order of the runs decides the figures.
+ */
+const settle = (warm: readonly string[] = []): void => {
+  execFileSync('sync');
+  if (process.getuid?.() === 0) writeFileSync('/proc/sys/vm/drop_caches', '3');
+  for (const input of warm)
+    execFileSync('bash', ['-c', `tar -cf - ${JSON.stringify(input)} | cat > /dev/null`], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+};
+
+/** Keeps the faster run of a figure and the highest peak RSS seen for it. */
+const keepBest = (figures: Record<string, Figure>, key: string, figure: Figure): void => {
+  const best = figures[key];
+  const maxRssBytes =
+    figure.maxRssBytes === undefined ? undefined : Math.max(figure.maxRssBytes, best?.maxRssBytes ?? 0);
+  const fastest = best === undefined || figure.seconds < best.seconds ? figure : best;
+  figures[key] = { ...fastest, ...(maxRssBytes === undefined ? {} : { maxRssBytes }) };
+};
+
 const dirBytes = (dir: string): number =>
   Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 
@@ -68,50 +96,79 @@ export const run = async (): Promise<void> => {
       const storage = path.join(scratch, 'storage');
       mkdirSync(storage);
       const local = JSON.stringify({ type: 'local_disk', config: { basePath: storage } });
-      const ours = runChild(['backup', corpus, local, keyHex]);
-      figures[`backup-${gib}`] = {
-        name: `ours: backup ${gib} GiB (zstd+enc → local)`,
-        seconds: Number(ours.seconds),
-        bytes,
-        maxRssBytes: Number(ours.maxRssBytes),
-      };
-      if (gib !== 1) continue;
+      if (gib !== 1) {
+        settle([corpus]);
+        const ours = runChild(['backup', corpus, local, keyHex]);
+        figures[`backup-${gib}`] = {
+          name: `ours: backup ${gib} GiB (zstd+enc → local)`,
+          seconds: Number(ours.seconds),
+          bytes,
+          maxRssBytes: Number(ours.maxRssBytes),
+        };
+        continue;
+      }
 
+      // Each figure is the best of ROUNDS runs, ours and the baseline taking turns, each run
+      // starting from a settled page cache (see settle).
       const shellOut = path.join(scratch, 'shell.tar.zst.enc');
-      const shellSeconds = timeShell(
-        `tar -cf - -C ${JSON.stringify(path.dirname(corpus))} corpus | zstd -3 -T0 -q | openssl enc -aes-256-ctr -K ${keyHex} -iv ${ivHex} | tee ${JSON.stringify(shellOut)} | sha256sum >/dev/null`,
-      );
-      figures.shell = { name: 'baseline: tar|zstd -T0|openssl|tee|sha256sum', seconds: shellSeconds, bytes };
+      const resultJson = path.join(scratch, 'result.json');
+      let ours: Record<string, unknown> = {};
+      for (let round = 0; round < ROUNDS; round += 1) {
+        rmSync(storage, { recursive: true, force: true });
+        mkdirSync(storage);
+        settle([corpus]);
+        ours = runChild(['backup', corpus, local, keyHex]);
+        keepBest(figures, 'backup-1', {
+          name: 'ours: backup 1 GiB (zstd+enc → local)',
+          seconds: Number(ours.seconds),
+          bytes,
+          maxRssBytes: Number(ours.maxRssBytes),
+        });
+        settle([corpus]);
+        keepBest(figures, 'shell', {
+          name: 'baseline: tar|zstd -T0|openssl|tee|sha256sum',
+          seconds: timeShell(
+            `tar -cf - -C ${JSON.stringify(path.dirname(corpus))} corpus | zstd -3 -T0 -q | openssl enc -aes-256-ctr -K ${keyHex} -iv ${ivHex} | tee ${JSON.stringify(shellOut)} | sha256sum >/dev/null`,
+          ),
+          bytes,
+        });
+        writeFileSync(resultJson, JSON.stringify(ours));
+        const restoreDir = path.join(scratch, 'restored');
+        rmSync(restoreDir, { recursive: true, force: true });
+        mkdirSync(restoreDir);
+        settle([storage]);
+        const restore = runChild(['restore', local, resultJson, keyHex, restoreDir]);
+        keepBest(figures, 'restore', {
+          name: 'ours: restore 1 GiB (local → files)',
+          seconds: Number(restore.seconds),
+          bytes,
+          maxRssBytes: Number(restore.maxRssBytes),
+        });
+        const shellRestoreDir = path.join(scratch, 'shell-restored');
+        rmSync(shellRestoreDir, { recursive: true, force: true });
+        mkdirSync(shellRestoreDir);
+        settle([shellOut]);
+        keepBest(figures, 'shellRestore', {
+          name: 'baseline: openssl -d|zstd -d|tar -x',
+          seconds: timeShell(
+            `openssl enc -d -aes-256-ctr -K ${keyHex} -iv ${ivHex} -in ${JSON.stringify(shellOut)} | zstd -d -T0 -q | tar -xf - -C ${JSON.stringify(shellRestoreDir)}`,
+          ),
+          bytes,
+        });
+        rmSync(restoreDir, { recursive: true, force: true });
+        rmSync(shellRestoreDir, { recursive: true, force: true });
+      }
 
       const repo = path.join(scratch, 'restic');
       const resticEnv = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo };
       execFileSync('restic', ['init', '--quiet'], { env: { ...process.env, ...resticEnv } });
+      settle([corpus]);
       figures.restic = {
         name: 'baseline: restic backup (first run)',
         seconds: timeShell(`restic backup --quiet ${JSON.stringify(corpus)}`, resticEnv),
         bytes,
       };
-
-      const resultJson = path.join(scratch, 'result.json');
-      writeFileSync(resultJson, JSON.stringify(ours));
-      const restoreDir = path.join(scratch, 'restored');
-      mkdirSync(restoreDir);
-      const restore = runChild(['restore', local, resultJson, keyHex, restoreDir]);
-      figures.restore = {
-        name: 'ours: restore 1 GiB (local → files)',
-        seconds: Number(restore.seconds),
-        bytes,
-        maxRssBytes: Number(restore.maxRssBytes),
-      };
-      const shellRestoreDir = path.join(scratch, 'shell-restored');
-      mkdirSync(shellRestoreDir);
-      figures.shellRestore = {
-        name: 'baseline: openssl -d|zstd -d|tar -x',
-        seconds: timeShell(
-          `openssl enc -d -aes-256-ctr -K ${keyHex} -iv ${ivHex} -in ${JSON.stringify(shellOut)} | zstd -d -T0 -q | tar -xf - -C ${JSON.stringify(shellRestoreDir)}`,
-        ),
-        bytes,
-      };
+      rmSync(repo, { recursive: true, force: true });
 
       const sshd = await startSshd();
       try {
@@ -125,6 +182,7 @@ export const run = async (): Promise<void> => {
             root: path.join(sshd.dataDir, 'bench'),
           },
         });
+        settle([corpus]);
         const result = runChild(['backup', corpus, sftp, keyHex]);
         figures.sftp = {
           name: 'ours: backup 1 GiB → SFTP (loopback)',
@@ -148,6 +206,7 @@ export const run = async (): Promise<void> => {
             forcePathStyle: true,
           },
         });
+        settle([corpus]);
         const result = runChild(['backup', corpus, target, keyHex]);
         figures.s3 = {
           name: 'ours: backup 1 GiB → S3 (s3rver loopback)',

@@ -76,44 +76,77 @@ export const createBxencEncryptor = (key: Buffer): Transform => {
  */
 export const createBxencDecryptor = (key: Buffer): Transform => {
   checkKey(key);
-  let buffer: Buffer = Buffer.alloc(0);
+  // Incoming chunks are kept as a list of views: a 1 MiB frame usually spans two chunks, and
+  // joining them (or, worse, re-joining on every chunk) would copy every byte for nothing.
+  let parts: Buffer[] = [];
+  let buffered = 0;
   let sawMagic = false;
   const fail = (message: string, cause?: unknown) =>
     new EngineError('ARTIFACT_DECRYPT_FAILED', 'encrypt', `cannot decrypt the artifact: ${message}`, {
       cause,
     });
+  /** Removes the first `bytes` buffered bytes and returns them as views, without copying. */
+  const take = (bytes: number): Buffer[] => {
+    buffered -= bytes;
+    const taken: Buffer[] = [];
+    let left = bytes;
+    while (left > 0) {
+      const first = parts[0] as Buffer;
+      if (first.length > left) {
+        taken.push(first.subarray(0, left));
+        parts[0] = first.subarray(left);
+        break;
+      }
+      taken.push(first);
+      parts.shift();
+      left -= first.length;
+    }
+    return taken;
+  };
+  const join = (views: Buffer[]): Buffer =>
+    views.length === 1 ? (views[0] as Buffer) : Buffer.concat(views);
+  /** The first `bytes` buffered bytes, left in place (small reads: magic, frame header). */
+  const peek = (bytes: number): Buffer => {
+    const first = parts[0] as Buffer;
+    if (first.length >= bytes) return first.subarray(0, bytes);
+    const joined = Buffer.concat(parts, buffered);
+    parts = [joined];
+    return joined.subarray(0, bytes);
+  };
 
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+      if (chunk.length > 0) {
+        parts.push(chunk);
+        buffered += chunk.length;
+      }
       try {
         if (!sawMagic) {
-          if (buffer.length < BXENC_MAGIC.length) return callback();
-          if (!buffer.subarray(0, BXENC_MAGIC.length).equals(BXENC_MAGIC))
-            throw fail('not a BXENC1 file (bad magic)');
-          buffer = buffer.subarray(BXENC_MAGIC.length);
+          if (buffered < BXENC_MAGIC.length) return callback();
+          if (!peek(BXENC_MAGIC.length).equals(BXENC_MAGIC)) throw fail('not a BXENC1 file (bad magic)');
+          take(BXENC_MAGIC.length);
           sawMagic = true;
         }
-        while (buffer.length >= NONCE_BYTES + 4) {
-          const length = buffer.readUInt32BE(NONCE_BYTES);
+        while (buffered >= NONCE_BYTES + 4) {
+          const length = peek(NONCE_BYTES + 4).readUInt32BE(NONCE_BYTES);
           if (length < TAG_BYTES || length > BXENC_FRAME_PLAINTEXT_BYTES + TAG_BYTES)
             throw fail(`invalid frame length ${length}`);
-          if (buffer.length < NONCE_BYTES + 4 + length) break;
-          const nonce = buffer.subarray(0, NONCE_BYTES);
-          const body = buffer.subarray(NONCE_BYTES + 4, NONCE_BYTES + 4 + length);
+          if (buffered < NONCE_BYTES + 4 + length) break;
+          const nonce = join(take(NONCE_BYTES));
+          take(4);
+          const ciphertext = take(length - TAG_BYTES);
+          const tag = join(take(TAG_BYTES));
           const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-          decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-          let plaintext: Buffer;
+          decipher.setAuthTag(tag);
+          const plaintext: Buffer[] = [];
           try {
-            plaintext = Buffer.concat([
-              decipher.update(body.subarray(0, body.length - TAG_BYTES)),
-              decipher.final(),
-            ]);
+            for (const piece of ciphertext) plaintext.push(decipher.update(piece));
+            plaintext.push(decipher.final());
           } catch (error) {
             throw fail('authentication failed (wrong key or corrupted data)', error);
           }
-          this.push(plaintext);
-          buffer = buffer.subarray(NONCE_BYTES + 4 + length);
+          // Only now that the frame is authenticated does any of it go out.
+          for (const piece of plaintext) if (piece.length > 0) this.push(piece);
         }
         callback();
       } catch (error) {
@@ -122,7 +155,7 @@ export const createBxencDecryptor = (key: Buffer): Transform => {
     },
     flush(callback: TransformCallback) {
       if (!sawMagic) return callback(fail('not a BXENC1 file (too short)'));
-      if (buffer.length > 0) return callback(fail('truncated frame at the end'));
+      if (buffered > 0) return callback(fail('truncated frame at the end'));
       callback();
     },
   });

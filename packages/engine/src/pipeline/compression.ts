@@ -1,6 +1,6 @@
 import { PassThrough, type Transform } from 'node:stream';
-import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { createGunzip, createGzip, createZstdDecompress, constants as zlibConstants } from 'node:zlib';
+import { CompressStream } from 'zstd-napi';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 
@@ -27,12 +27,19 @@ export const createCompressor = (compression: Compression, options: { workers?: 
   }
 };
 
+/** Output chunk of the decompressors: large, so a restore handles a few chunks per MiB. */
+const DECOMPRESS_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A streaming decompressor. Both run on the libuv thread pool (node:zlib), so the main thread
+ * stays free for download, checksum and decryption while a restore decompresses.
+ */
 export const createDecompressor = (compression: Compression): Transform => {
   switch (compression) {
     case 'zstd':
-      return new DecompressStream();
+      return createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK_BYTES });
     case 'gzip':
-      return createGunzip();
+      return createGunzip({ chunkSize: DECOMPRESS_CHUNK_BYTES });
     case 'none':
       return new PassThrough();
   }
