@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EngineError, isAbortError } from '../errors.ts';
 import { finalFileName } from '../naming.ts';
@@ -60,6 +60,21 @@ export interface BackupPipelineResult {
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
+ * Hands each chunk back to the source once `compressor` has consumed it. Only for a stage that
+ * copies its input (zstd, gzip): when its write callback runs, nothing references the chunk any
+ * more. (A pass-through stage hands the chunk itself on, so it must never be recycled.)
+ */
+const recycleAfterWrite = (compressor: Transform, recycle: (chunk: Buffer) => void): void => {
+  const write = compressor._write.bind(compressor);
+  compressor._write = (chunk: Buffer, encoding, callback) => {
+    write(chunk, encoding, (error?: Error | null) => {
+      if (error === null || error === undefined) recycle(chunk);
+      callback(error);
+    });
+  };
+};
+
+/**
  * source → compress → (encrypt) → SHA-256 → N uploads at once, with bounded memory and no
  * temporary copy. A target that fails is retried by copying the finished object from a target
  * that succeeded (verified by checksum on the way). A run that fails or is cancelled removes every
@@ -78,9 +93,10 @@ export const runBackupPipeline = async (options: BackupPipelineOptions): Promise
   );
   tap.on('data', () => progress.update(tap.bytes));
 
-  const stages: NodeJS.ReadWriteStream[] = [
-    createCompressor(options.compression, { workers: options.compressionWorkers ?? 2 }),
-  ];
+  const compressor = createCompressor(options.compression, { workers: options.compressionWorkers ?? 2 });
+  if (artifact.recycle !== undefined && options.compression !== 'none')
+    recycleAfterWrite(compressor, artifact.recycle);
+  const stages: NodeJS.ReadWriteStream[] = [compressor];
   if (options.encryptionKey !== undefined) stages.push(createBxencEncryptor(options.encryptionKey));
   const producing = pipeline([artifact.stream, ...stages, tap], { signal }).catch((error: unknown) => {
     tap.destroy(error as Error);

@@ -58,6 +58,11 @@ export interface SourceArtifact {
   /** Exact size when known before reading (a SQLite snapshot file). */
   sizeBytes?: number;
   /**
+   * Hands a chunk read from `stream` back to the source once nothing references it any more, so
+   * the source can fill it again instead of allocating (the file source: see backupFiles).
+   */
+  recycle?: (chunk: Buffer) => void;
+  /**
    * Settles after the stream has ended: resolves when the producer finished cleanly (a dump tool
    * exited 0, every file was read), rejects with an EngineError otherwise. A backup is only good
    * when this resolves.

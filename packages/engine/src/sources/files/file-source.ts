@@ -14,18 +14,20 @@
  *   `.backupx/deletions.json` (mode 0600, sorted JSON array) as the last entry; no manifest.
  *
  * The walk itself runs in a worker thread (tar-walker.ts, file-walker.worker.ts); this module
- * checks the sources, starts it and turns its buffers into the artifact stream.
+ * checks the sources, starts it and turns its buffers into the artifact stream. A consumer that
+ * copies what it reads (a compressor) hands the buffers back through `recycle`, so a backup cycles
+ * through a few dozen buffers instead of allocating one per MiB.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { EngineError, throwIfAborted } from '../../errors.ts';
 import { compactTimestamp, sanitizeTaskNameA } from '../../naming.ts';
 import type { Manifest, SourceArtifact, SourceCompletion, SourceContext } from '../types.ts';
 import { CANCELLED, CONSUMED, CONTROL_SLOTS } from './file-walker.protocol.ts';
 import type { WalkerMessage } from './file-walker.protocol.ts';
-import { DELETIONS_ENTRY } from './tar-walker.ts';
+import { DELETIONS_ENTRY, TAR_CHUNK_BYTES } from './tar-walker.ts';
 import type { TarWalkOptions } from './tar-walker.ts';
 
 export { DELETIONS_ENTRY };
@@ -81,7 +83,11 @@ export const backupFiles = async (
   };
   const controlBuffer = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const control = new Int32Array(controlBuffer);
-  const worker = new Worker(WALKER_URL, { workerData: { options: walkOptions, control: controlBuffer } });
+  const recycling = new MessageChannel();
+  const worker = new Worker(WALKER_URL, {
+    workerData: { options: walkOptions, control: controlBuffer, recycled: recycling.port2 },
+    transferList: [recycling.port2],
+  });
 
   /** Stops the walker: it notices at its next chunk or entry; terminate covers a stuck read. */
   const stopWalker = (): void => {
@@ -93,6 +99,14 @@ export const backupFiles = async (
   const queue: Buffer[] = [];
   let walked = false;
   let wantsData = false;
+  /** Buffers handed out and not yet back: only those may be recycled, and each only once. */
+  const handedOut = new WeakSet<ArrayBuffer>();
+  const recycle = (chunk: Buffer): void => {
+    const buffer = chunk.buffer as ArrayBuffer;
+    if (walked || !handedOut.has(buffer) || buffer.byteLength !== TAR_CHUNK_BYTES) return;
+    handedOut.delete(buffer);
+    recycling.port1.postMessage(buffer, [buffer]);
+  };
   const stream = new Readable({
     // One chunk at a time: the walker's window is the read-ahead.
     highWaterMark: 1,
@@ -131,6 +145,7 @@ export const backupFiles = async (
   worker.on('message', (message: WalkerMessage) => {
     switch (message.type) {
       case 'chunk':
+        handedOut.add(message.buffer);
         queue.push(Buffer.from(message.buffer, 0, message.length));
         pump();
         return;
@@ -196,5 +211,6 @@ export const backupFiles = async (
   })();
   completion.catch(() => undefined);
 
-  return { fileName: fileArtifactName(options.taskName, ctx.now), stream, completion };
+  worker.once('exit', () => recycling.port1.close());
+  return { fileName: fileArtifactName(options.taskName, ctx.now), stream, completion, recycle };
 };

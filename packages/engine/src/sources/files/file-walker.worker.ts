@@ -4,17 +4,25 @@
  * Flow control is a window of chunks in shared memory: the parent counts the chunks it has passed
  * on (CONSUMED) and the walker blocks (Atomics.wait) while it is more than WINDOW_CHUNKS ahead, so
  * memory stays bounded whatever the reader's pace. CANCELLED, set by the parent, stops the walk.
+ * Buffers the reader hands back (SourceArtifact.recycle) are filled again instead of new ones.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { EngineError } from '../../errors.ts';
-import { walkToTar } from './tar-walker.ts';
+import { TAR_CHUNK_BYTES, walkToTar } from './tar-walker.ts';
 import type { TarWalkOptions } from './tar-walker.ts';
 import { CANCELLED, CONSUMED, WINDOW_CHUNKS } from './file-walker.protocol.ts';
 import type { WalkerMessage } from './file-walker.protocol.ts';
 
-const { options, control: controlBuffer } = workerData as {
+const {
+  options,
+  control: controlBuffer,
+  recycled,
+} = workerData as {
   options: TarWalkOptions;
   control: SharedArrayBuffer;
+  /** Buffers the reader is done with come back here; the walk picks them up synchronously. */
+  recycled: MessagePort;
 };
 const control = new Int32Array(controlBuffer);
 const port = parentPort;
@@ -38,6 +46,10 @@ try {
     },
     log: (level, message) => post({ type: 'log', level, message }),
     cancelled,
+    nextBuffer: () => {
+      const returned = receiveMessageOnPort(recycled);
+      return returned === undefined ? Buffer.allocUnsafeSlow(TAR_CHUNK_BYTES) : Buffer.from(returned.message);
+    },
   });
   post({ type: 'done', completion });
 } catch (error) {

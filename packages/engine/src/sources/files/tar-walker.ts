@@ -53,6 +53,8 @@ export interface TarWalkSink {
   log: (level: RunLogLevel, message: string) => void;
   /** Polled between entries and reads; true stops the walk with ENGINE_CANCELLED. */
   cancelled: () => boolean;
+  /** A buffer of TAR_CHUNK_BYTES to fill next (a recycled one when there is one). */
+  nextBuffer?: () => Buffer;
 }
 
 const reasonOf = (error: unknown): string => {
@@ -96,19 +98,24 @@ const cancelledError = (): EngineError => new EngineError('ENGINE_CANCELLED', 's
 
 /** Fills fixed-size buffers and hands each to the sink when full. */
 class TarOutput {
-  #buffer = Buffer.allocUnsafeSlow(TAR_CHUNK_BYTES);
-  #used = 0;
   readonly #sink: TarWalkSink;
+  #buffer: Buffer;
+  #used = 0;
 
   constructor(sink: TarWalkSink) {
     this.#sink = sink;
+    this.#buffer = this.#fresh();
+  }
+
+  #fresh(): Buffer {
+    return this.#sink.nextBuffer?.() ?? Buffer.allocUnsafeSlow(TAR_CHUNK_BYTES);
   }
 
   flush(): void {
     if (this.#used === 0) return;
     if (this.#sink.cancelled()) throw cancelledError();
     this.#sink.emit(this.#buffer, this.#used);
-    this.#buffer = Buffer.allocUnsafeSlow(TAR_CHUNK_BYTES);
+    this.#buffer = this.#fresh();
     this.#used = 0;
   }
 
@@ -177,7 +184,11 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
   const out = new TarOutput(sink);
   const counters = { entries: 0, files: 0, dirs: 0, symlinks: 0, bytes: 0, warnings: 0, unchanged: 0 };
   const manifest: ManifestEntry[] = [];
+  /** Paths walked, for the deletions of a differential archive (a full one has no use for it). */
   const seen = new Set<string>();
+  const markSeen = (rel: string): void => {
+    if (baseline !== null) seen.add(rel);
+  };
 
   const warn = (where: string, reason: string): void => {
     counters.warnings += 1;
@@ -326,13 +337,13 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
       const isDir = childStat.isDirectory();
       if (isExcluded(childRel, name, isDir, patterns)) continue;
       if (isDir) {
-        seen.add(childRel);
+        markSeen(childRel);
         walkDirectory(childAbs, childRel, childStat);
       } else if (childStat.isSymbolicLink()) {
-        seen.add(childRel);
+        markSeen(childRel);
         addSymlink(childAbs, childRel, childStat);
       } else if (childStat.isFile()) {
-        seen.add(childRel);
+        markSeen(childRel);
         addFile(childAbs, childRel, false);
       } else {
         warn(childAbs, `not a regular file, directory or symlink (${specialKind(childStat)})`);
@@ -357,7 +368,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
       // The source directory itself is not written; its entries are named `<base>/...`.
       walkDirectory(source, base, null);
     } else if (st.isFile()) {
-      seen.add(base);
+      markSeen(base);
       addFile(source, base, true);
     } else {
       warn(source, `not a regular file, directory or symlink (${specialKind(st)})`);
