@@ -36,3 +36,10 @@ export const throwIfAborted = (signal: AbortSignal | undefined, stage: EngineSta
   if (signal?.aborted === true)
     throw new EngineError('ENGINE_CANCELLED', stage, 'cancelled', { cause: signal.reason });
 };
+
+/** `CODE: message` for a failed system call (the errno code is what users search for), else the message. */
+export const describeError = (error: unknown): string => {
+  const errno = error as NodeJS.ErrnoException;
+  if (typeof errno.code === 'string') return `${errno.code}: ${errno.message}`;
+  return error instanceof Error ? error.message : String(error);
+};

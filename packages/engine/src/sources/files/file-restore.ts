@@ -26,11 +26,11 @@ import path from 'node:path';
 import { finished } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { EngineError, isAbortError, throwIfAborted } from '../../errors.ts';
+import { EngineError, describeError, isAbortError, throwIfAborted } from '../../errors.ts';
 import type { SourceContext } from '../types.ts';
 import { RESTORE_CANCELLED, RESTORE_CHUNK_BYTES, RESTORE_WINDOW_CHUNKS } from './file-restore.protocol.ts';
 import type { RestoreCommand, RestoreReport } from './file-restore.protocol.ts';
-import { cleanArchivePath, describeError } from './restore-stager.ts';
+import { cleanArchivePath } from './restore-stager.ts';
 import type { FileRestoreResult } from './restore-stager.ts';
 
 export { cleanArchivePath, isSelected } from './restore-stager.ts';

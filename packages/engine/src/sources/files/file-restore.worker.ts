@@ -4,11 +4,11 @@
  * thread exits, so the destination is never touched by a restore that did not complete.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EngineError } from '../../errors.ts';
+import { EngineError, describeError } from '../../errors.ts';
 import { TarIntegrityError } from '../../verify/tar-verifier.ts';
 import { RESTORE_CANCELLED } from './file-restore.protocol.ts';
 import type { RestoreCommand, RestoreReport } from './file-restore.protocol.ts';
-import { RestoreStager, describeError } from './restore-stager.ts';
+import { RestoreStager } from './restore-stager.ts';
 
 const {
   destination,

@@ -22,7 +22,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { EngineError, throwIfAborted } from '../../errors.ts';
+import { EngineError, throwIfAborted, describeError } from '../../errors.ts';
 import { compactTimestamp, sanitizeTaskNameA } from '../../naming.ts';
 import type { Manifest, SourceArtifact, SourceCompletion, SourceContext } from '../types.ts';
 import { CANCELLED, CONSUMED, CONTROL_SLOTS } from './file-walker.protocol.ts';
@@ -46,12 +46,6 @@ export const fileArtifactName = (taskName: string, now: Date): string =>
 
 const WALKER_URL = new URL('./file-walker.worker.ts', import.meta.url);
 
-const reasonOf = (error: unknown): string => {
-  const errno = error as NodeJS.ErrnoException;
-  if (typeof errno.code === 'string') return `${errno.code}: ${errno.message}`;
-  return error instanceof Error ? error.message : String(error);
-};
-
 /** Streams a tar of the source paths; see the module comment. */
 export const backupFiles = async (
   ctx: SourceContext,
@@ -70,7 +64,7 @@ export const backupFiles = async (
       throw new EngineError(
         'SOURCE_PATH_MISSING',
         'source',
-        `source path ${source} does not exist or cannot be accessed (${reasonOf(error)})`,
+        `source path ${source} does not exist or cannot be accessed (${describeError(error)})`,
         { cause: error },
       );
     }
@@ -165,7 +159,7 @@ export const backupFiles = async (
   worker.on('error', (error) => {
     walked = true;
     fail(
-      new EngineError('SOURCE_READ_FAILED', 'source', `file backup failed: ${reasonOf(error)}`, {
+      new EngineError('SOURCE_READ_FAILED', 'source', `file backup failed: ${describeError(error)}`, {
         cause: error,
       }),
     );
@@ -202,7 +196,7 @@ export const backupFiles = async (
       if (error instanceof EngineError) throw error;
       if (ctx.signal.aborted)
         throw new EngineError('ENGINE_CANCELLED', 'source', 'cancelled', { cause: error });
-      throw new EngineError('SOURCE_READ_FAILED', 'source', `file backup failed: ${reasonOf(error)}`, {
+      throw new EngineError('SOURCE_READ_FAILED', 'source', `file backup failed: ${describeError(error)}`, {
         cause: error,
       });
     } finally {

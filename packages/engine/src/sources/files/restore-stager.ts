@@ -30,7 +30,7 @@ import {
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import { EngineError } from '../../errors.ts';
+import { EngineError, describeError } from '../../errors.ts';
 import { TarIntegrityError } from '../../verify/tar-verifier.ts';
 import type { RunLogLevel } from '../types.ts';
 import { TarParser } from './tar-parser.ts';
@@ -71,12 +71,6 @@ export const cleanArchivePath = (name: string, what = name): string[] | null => 
 /** SPEC §7.3: kept iff the name equals a selected path or starts with `selected + "/"`. */
 export const isSelected = (name: string, selected: readonly string[]): boolean =>
   selected.length === 0 || selected.some((s) => name === s || name.startsWith(`${s}/`));
-
-export const describeError = (error: unknown): string => {
-  const errno = error as NodeJS.ErrnoException;
-  if (typeof errno.code === 'string') return `${errno.code}: ${errno.message}`;
-  return error instanceof Error ? error.message : String(error);
-};
 
 const errnoCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
 

@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { EngineError } from '../../errors.ts';
+import { EngineError, describeError } from '../../errors.ts';
 import type { Manifest, ManifestEntry, RunLogLevel, SourceCompletion } from '../types.ts';
 import { compileExcludes, isExcluded } from './glob.ts';
 import { changedSince, deletedPaths, indexManifest } from './manifest.ts';
@@ -56,12 +56,6 @@ export interface TarWalkSink {
   /** A buffer of TAR_CHUNK_BYTES to fill next (a recycled one when there is one). */
   nextBuffer?: () => Buffer;
 }
-
-const reasonOf = (error: unknown): string => {
-  const errno = error as NodeJS.ErrnoException;
-  if (typeof errno.code === 'string') return `${errno.code}: ${errno.message}`;
-  return error instanceof Error ? error.message : String(error);
-};
 
 const joinRel = (parent: string, name: string): string => (parent === '' ? name : `${parent}/${name}`);
 
@@ -229,7 +223,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
     try {
       target = readlinkSync(abs);
     } catch (error) {
-      warn(abs, reasonOf(error));
+      warn(abs, describeError(error));
       return;
     }
     const entry: ManifestEntry = {
@@ -262,7 +256,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
       // O_NONBLOCK: never hang on a FIFO swapped in after lstat; O_NOFOLLOW: never follow a swapped-in symlink.
       fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK | (follow ? 0 : constants.O_NOFOLLOW));
     } catch (error) {
-      warn(abs, reasonOf(error));
+      warn(abs, describeError(error));
       return;
     }
     try {
@@ -283,7 +277,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
         throw new EngineError(
           'SOURCE_READ_FAILED',
           'source',
-          `file backup failed: reading ${abs}: ${reasonOf(error)}`,
+          `file backup failed: reading ${abs}: ${describeError(error)}`,
           {
             cause: error,
           },
@@ -317,7 +311,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
     try {
       names = readdirSync(abs);
     } catch (error) {
-      warn(abs, reasonOf(error));
+      warn(abs, describeError(error));
       markSubtreeSeen(rel);
       return;
     }
@@ -331,7 +325,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
       try {
         childStat = lstatSync(childAbs, { bigint: true });
       } catch (error) {
-        warn(childAbs, reasonOf(error));
+        warn(childAbs, describeError(error));
         continue;
       }
       const isDir = childStat.isDirectory();
@@ -357,7 +351,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
     try {
       st = statSync(source, { bigint: true });
     } catch (error) {
-      warn(source, reasonOf(error));
+      warn(source, describeError(error));
       return;
     }
     if (base !== '' && isExcluded(base, base, st.isDirectory(), patterns)) {
