@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTarEntries } from '../../verify/tar-verifier.ts';
 import { readAll } from '../test-context.ts';
-import { TAR_BLOCK, TAR_END_BYTES, tarHeaderBytes, tarPaddingBytes, writeTarHeader } from './tar-format.ts';
+import { TAR_BLOCK, TAR_END_BYTES, planTarHeader, tarPaddingBytes, writeTarHeader } from './tar-format.ts';
 import type { TarEntryHeader } from './tar-format.ts';
 
 const longDir = `${'d'.repeat(120)}/${'e'.repeat(20)}`;
@@ -102,8 +102,9 @@ const entries: { header: TarEntryHeader; data?: string }[] = [
 const buildArchive = (): Buffer => {
   const parts: Buffer[] = [];
   for (const { header, data } of entries) {
-    const block = Buffer.alloc(tarHeaderBytes(header));
-    expect(writeTarHeader(block, 0, header)).toBe(block.length);
+    const planned = planTarHeader(header);
+    const block = Buffer.alloc(planned.bytes);
+    expect(writeTarHeader(block, 0, planned)).toBe(block.length);
     parts.push(block);
     if (data !== undefined) {
       const bytes = Buffer.from(data);
@@ -174,7 +175,7 @@ describe('tar headers', () => {
       mtimeSeconds: -86_400,
     };
     const block = Buffer.alloc(TAR_BLOCK);
-    writeTarHeader(block, 0, header);
+    writeTarHeader(block, 0, planTarHeader(header));
     const sizeField = block.subarray(124, 136);
     expect(sizeField[0]).toBe(0x80);
     expect(sizeField.readBigUInt64BE(4)).toBe(BigInt(10 * 1024 ** 3));

@@ -118,11 +118,19 @@ const paxRecord = (key: string, value: string): string => {
   return `${length}${body}`;
 };
 
-/** Bytes of the header blocks `writeTarHeader` writes for this entry (a multiple of 512). */
-export const tarHeaderBytes = (header: TarEntryHeader): number => {
-  const pax = paxRecordsFor(header);
-  if (pax === '') return TAR_BLOCK;
-  return 2 * TAR_BLOCK + Math.ceil(Buffer.byteLength(pax) / TAR_BLOCK) * TAR_BLOCK;
+/** A header with its pax records worked out once: its size is known before it is written. */
+export interface PlannedTarHeader {
+  header: TarEntryHeader;
+  /** The pax records, empty when ustar holds everything. */
+  pax: Buffer;
+  /** Bytes of the header blocks (a multiple of 512). */
+  bytes: number;
+}
+
+export const planTarHeader = (header: TarEntryHeader): PlannedTarHeader => {
+  const pax = Buffer.from(paxRecordsFor(header));
+  const bytes = pax.length === 0 ? TAR_BLOCK : 2 * TAR_BLOCK + Math.ceil(pax.length / TAR_BLOCK) * TAR_BLOCK;
+  return { header, pax, bytes };
 };
 
 const entryName = (header: TarEntryHeader): string =>
@@ -141,13 +149,13 @@ const paxRecordsFor = (header: TarEntryHeader): string => {
 
 /**
  * Writes the header block(s) of one entry into `target` at `offset` (pax record first when needed)
- * and returns the bytes written (`tarHeaderBytes(header)`). The entry's data and its padding to
- * 512 bytes are the caller's.
+ * and returns the bytes written (`planned.bytes`). The entry's data and its padding to 512 bytes
+ * are the caller's.
  */
-export const writeTarHeader = (target: Buffer, offset: number, header: TarEntryHeader): number => {
+export const writeTarHeader = (target: Buffer, offset: number, planned: PlannedTarHeader): number => {
+  const { header, pax: paxBytes } = planned;
   const name = entryName(header);
   const linkname = header.linkname ?? '';
-  const pax = paxRecordsFor(header);
   let at = offset;
   const common = {
     mode: header.mode,
@@ -155,8 +163,7 @@ export const writeTarHeader = (target: Buffer, offset: number, header: TarEntryH
     gid: header.gid,
     mtimeSeconds: header.mtimeSeconds,
   };
-  if (pax !== '') {
-    const paxBytes = Buffer.from(pax);
+  if (paxBytes.length > 0) {
     writeUstarBlock(target.subarray(at, at + TAR_BLOCK), {
       ...common,
       name: 'PaxHeader',

@@ -26,7 +26,7 @@ import type { Manifest, ManifestEntry, RunLogLevel, SourceCompletion } from '../
 import { compileExcludes, isExcluded } from './glob.ts';
 import { changedSince, deletedPaths, indexManifest } from './manifest.ts';
 import type { ManifestIndex } from './manifest.ts';
-import { TAR_END_BYTES, tarHeaderBytes, tarPaddingBytes, writeTarHeader } from './tar-format.ts';
+import { TAR_END_BYTES, planTarHeader, tarPaddingBytes, writeTarHeader } from './tar-format.ts';
 import type { TarEntryHeader } from './tar-format.ts';
 
 /** The special entry of a differential archive listing deleted paths. */
@@ -119,8 +119,9 @@ class TarOutput {
   }
 
   header(header: TarEntryHeader): void {
-    this.#reserve(tarHeaderBytes(header));
-    this.#used += writeTarHeader(this.#buffer, this.#used, header);
+    const planned = planTarHeader(header);
+    this.#reserve(planned.bytes);
+    this.#used += writeTarHeader(this.#buffer, this.#used, planned);
   }
 
   zeros(bytes: number): void {
