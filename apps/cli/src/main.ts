@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
+import { runAgentCommand } from '@backupx/agent';
 import { createStorageBackend, runBackint } from '@backupx/engine';
 import { ConfigError, SecretsError, VERSION, resetPassword, startMaster } from '@backupx/server';
 
@@ -9,6 +10,8 @@ const usage = `BackupX ${VERSION}
 
 Usage:
   backupx [server] [options]               start the master (web console + API)
+  backupx agent [options]                  run an agent that connects out to a master
+                                           (backupx agent --help lists its options)
   backupx reset-password --username U --password P [--config FILE]
   backupx backint -f <function> -i <input> -o <output> -p <parameter file>   SAP HANA Backint adapter
   backupx --version | --help
@@ -34,6 +37,8 @@ export const main = async (argv: string[], env: Env, invokedAs = ''): Promise<nu
     switch (command) {
       case 'server':
         return await runServer(rest, env);
+      case 'agent':
+        return await runAgentCommand(rest, env);
       case 'reset-password':
         return await runResetPassword(rest, env);
       case 'backint':

@@ -60,6 +60,17 @@ import { registerApiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { registerAuditRoutes } from './modules/audit/audit.routes.ts';
 import { registerSettingsRoutes } from './modules/settings/settings.routes.ts';
 import { registerSystemRoutes } from './modules/system/system.routes.ts';
+import { masterAgentKeyPair, openDataKey } from '@backupx/engine';
+import { createSignals } from './db/signals.ts';
+import { createNodesRepository } from './modules/nodes/nodes.repository.ts';
+import { createAgentCommandsRepository } from './modules/nodes/agent-commands.repository.ts';
+import { createCommandQueue } from './modules/nodes/command-queue.ts';
+import { createNodesService } from './modules/nodes/nodes.service.ts';
+import { createAgentService, type AgentService } from './modules/nodes/agent.service.ts';
+import { createInstallTokensService } from './modules/nodes/install-tokens.service.ts';
+import { createAgentPackageBuilder } from './modules/nodes/agent-package.ts';
+import { registerNodeRoutes } from './modules/nodes/nodes.routes.ts';
+import type { RunPlacement } from './modules/runs/backup-runner.ts';
 
 export interface ContainerInput {
   config: Readonly<MasterConfig>;
@@ -234,6 +245,77 @@ export const createContainer = async (input: ContainerInput) => {
 
   const runnerId = readOrCreateInstanceId(dataDir);
   const tasksRepository = createTasksRepository(db);
+  const filesystem = createFilesystemService();
+
+  // The cluster: nodes, their durable command queue, and the signals that make dispatch instant.
+  const ms = (value: string, fallback: number) => parseDurationMs(value) ?? fallback;
+  const signals = createSignals(opened, {
+    ...(target.dialect === 'postgres' ? { postgresUrl: target.location } : {}),
+    onError: (error) => logger.warn({ err: error.message }, 'cluster signal connection lost; reconnecting'),
+  });
+  stoppers.push(() => signals.close());
+  const nodesRepository = createNodesRepository(db);
+  // Set once the agent protocol exists (it needs the runs module, which needs the queue).
+  const late: { agentProtocol?: AgentService } = {};
+  const commands = createCommandQueue({
+    repository: createAgentCommandsRepository(db, opened.dialect),
+    signals,
+    clock,
+    logger,
+    leaseMs: ms(config.cluster.command_timeout, 600_000),
+    pendingTimeoutMs: ms(config.cluster.command_timeout, 600_000),
+    rpcTimeoutMs: ms(config.cluster.rpc_timeout, 15_000),
+    maxConcurrentOf: async (nodeId) => (await nodesRepository.findById(nodeId))?.maxConcurrent ?? 0,
+    onTimedOut: async (command) => {
+      await late.agentProtocol?.onCommandTimedOut(command);
+    },
+  });
+  stoppers.push(() => commands.stop());
+  const nodes = createNodesService({
+    repository: nodesRepository,
+    commands,
+    filesystem,
+    secretBox,
+    audit,
+    events,
+    clock,
+    logger,
+    version: input.version,
+    offlineAfterMs: ms(config.cluster.offline_after, 45_000),
+  });
+  const localNode = await nodes.registerLocalNode();
+  const placementOf = async (nodeId: number) => {
+    const node = nodeId > 0 ? await nodesRepository.findById(nodeId) : undefined;
+    if (node === undefined || node.isLocal === 1) return { kind: 'local' as const, nodeId: localNode.id };
+    return {
+      kind: 'remote' as const,
+      nodeId: node.id,
+      nodeName: node.name,
+      online: nodes.effectiveStatus(node) === 'online',
+    };
+  };
+  const placement: RunPlacement = {
+    async resolve(task) {
+      if (task.nodeId === 0 && task.nodePoolTag.trim() !== '') {
+        const chosen = await nodes.pickPoolNode(task.nodePoolTag);
+        return placementOf(chosen.id);
+      }
+      return placementOf(task.nodeId);
+    },
+    ofNode: placementOf,
+    async dispatchRun(nodeId, taskId, recordId) {
+      await commands.enqueue(nodeId, 'run_task', { taskId, recordId }, { backupRecordId: recordId });
+    },
+    async dispatchRestore(nodeId, restoreId) {
+      await commands.enqueue(
+        nodeId,
+        'restore_record',
+        { restoreRecordId: restoreId },
+        { restoreRecordId: restoreId },
+      );
+    },
+  };
+
   const runsModule = createRunsModule({
     db,
     tasks: tasksRepository,
@@ -249,6 +331,7 @@ export const createContainer = async (input: ContainerInput) => {
     maxConcurrent: config.backup.max_concurrent,
     timeZone: config.backup.timezone,
     childEnv: childProcessEnv(),
+    placement,
     ...(input.retryPolicy ? { retryPolicy: input.retryPolicy } : {}),
     metrics: {
       runStarted: () => metrics.backupRunStarted(),
@@ -259,6 +342,43 @@ export const createContainer = async (input: ContainerInput) => {
   await runsModule.start();
   stoppers.push(() => runsModule.stop());
   const { runs, backupHub, restoreHub } = runsModule;
+
+  const sealingKeys = masterAgentKeyPair(encryptionKey);
+  const agentProtocol = createAgentService({
+    nodes,
+    commands,
+    repository: runsModule.repository,
+    tasks: tasksRepository,
+    targets: storageTargets,
+    backups: runsModule.backups,
+    restores: runsModule.restores,
+    runs: () => runs,
+    backupHub,
+    restoreHub,
+    secretBox,
+    sealing: {
+      publicKey: sealingKeys.publicKey,
+      privateKey: sealingKeys.privateKey,
+      openDataKey: (envelope) => openDataKey(envelope, sealingKeys.privateKey),
+    },
+    clock,
+    logger,
+    version: input.version,
+    defaultBandwidthLimit: config.backup.bandwidth_limit,
+  });
+  late.agentProtocol = agentProtocol;
+  const installTokens = createInstallTokensService({
+    db,
+    nodes,
+    rateLimits: rateLimitRepository,
+    audit,
+    clock,
+  });
+  const agentPackage = createAgentPackageBuilder({ dataDir, version: input.version, logger });
+  const monitorMs = ms(config.cluster.monitor_interval, 15_000);
+  nodes.start(monitorMs);
+  stoppers.push(() => nodes.stop());
+  commands.start(Math.min(monitorMs, 30_000));
 
   // Backup tasks and their cron schedule; the runs module starts the runs and cleans artifacts.
   const taskScheduler = createTaskScheduler({
@@ -279,14 +399,21 @@ export const createContainer = async (input: ContainerInput) => {
     clock,
     logger,
     artifacts: runs,
+    nodeOf: async (id) => {
+      const node = await nodesRepository.findById(id);
+      return node === undefined ? undefined : { isLocal: node.isLocal === 1 };
+    },
   });
   const databaseDiscovery = createDatabaseDiscoveryService({
     tasksRepository,
     secretBox,
     clock,
     childEnv: childProcessEnv(),
+    onNode: async (nodeId, discoverInput) => {
+      const node = await nodes.findNode(nodeId);
+      return node.isLocal === 1 ? null : nodes.discoverOnNode(nodeId, discoverInput);
+    },
   });
-  const filesystem = createFilesystemService();
   await taskScheduler.start();
   stoppers.push(() => taskScheduler.stop());
 
@@ -314,6 +441,13 @@ export const createContainer = async (input: ContainerInput) => {
     taskScheduler,
     databaseDiscovery,
     filesystem,
+    nodes,
+    commands,
+    agentProtocol,
+    installTokens,
+    agentPackage,
+    sealingKeys,
+    externalUrl: config.server.external_url,
     clock,
   };
 
@@ -331,6 +465,7 @@ export const createContainer = async (input: ContainerInput) => {
     registerRunRoutes(registry, services);
     registerTaskRoutes(registry, services);
     registerFilesystemRoutes(registry, services);
+    registerNodeRoutes(registry, services);
   };
 
   return {

@@ -69,6 +69,10 @@ export const startMaster = async (input: LoadConfigInput & { cwd: string }): Pro
     webRoot,
     metrics: container.services.metrics,
     authenticate: (credential) => container.services.auth.authenticate(credential),
+    authenticateAgent: async (token) => ({
+      kind: 'agent',
+      node: await container.services.nodes.authenticateAgent(token),
+    }),
     registerRoutes: container.registerRoutes,
   });
   const address = await app.listen({ host: config.server.host, port: config.server.port });

@@ -6,6 +6,7 @@ export const paths = {
   backupRecords: '/backup/records',
   restoreRecords: '/restore/records',
   storageTargets: '/storage-targets',
+  nodes: '/nodes',
   notifications: '/settings/notifications',
   users: '/admin/users',
   apiKeys: '/admin/api-keys',

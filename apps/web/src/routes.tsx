@@ -16,6 +16,8 @@ import { EventCenterProvider } from './events/EventCenterProvider.tsx';
 import { TasksPage } from './pages/tasks/TasksPage.tsx';
 import { RecordsPage } from './pages/records/RecordsPage.tsx';
 import { RestoresPage } from './pages/restores/RestoresPage.tsx';
+import { NodesPage } from './pages/nodes/NodesPage.tsx';
+import { NodeDetailPage } from './pages/nodes/NodeDetailPage.tsx';
 
 export function AppRoutes() {
   return (
@@ -59,6 +61,8 @@ export function AppRoutes() {
               </RequireRole>
             }
           />
+          <Route path={paths.nodes} element={<NodesPage />} />
+          <Route path={`${paths.nodes}/:id`} element={<NodeDetailPage />} />
           <Route path={paths.notifications} element={<NotificationsPage />} />
           <Route path={paths.audit} element={<AuditPage />} />
           <Route path={paths.settings} element={<SettingsPage />} />

@@ -181,6 +181,72 @@ export const errorCatalog = {
     description: 'The database server could not be reached or listed with these credentials.',
   },
   FS_PATH_INVALID: { status: 400, description: 'The directory does not exist or cannot be read.' },
+
+  NODE_NOT_FOUND: { status: 404, description: 'No node with this id.' },
+  NODE_DUPLICATE_NAME: {
+    status: 400,
+    description: 'Another node (or another entry of the batch) has this name.',
+  },
+  NODE_NAME_TOO_LONG: { status: 400, description: 'A node name is longer than 128 characters.' },
+  NODE_BATCH_EMPTY: { status: 400, description: 'The batch has no non-blank name.' },
+  NODE_BATCH_TOO_MANY: { status: 400, description: 'A batch creates at most 50 nodes.' },
+  NODE_DELETE_LOCAL: { status: 400, description: "The master's own node cannot be deleted." },
+  NODE_HAS_TASKS: { status: 400, description: 'Tasks are bound to this node; move or delete them first.' },
+  NODE_ROTATE_LOCAL: { status: 400, description: "The master's own node has no agent token to rotate." },
+  NODE_OFFLINE: {
+    status: 400,
+    description: 'The node is offline: its agent has not sent a heartbeat recently.',
+  },
+  NODE_POOL_EMPTY: { status: 400, description: 'No online node carries the label of the node pool.' },
+  NODE_FS_READ_ERROR: {
+    status: 400,
+    description: 'The node could not read the directory; the message says why.',
+  },
+  NODE_INVALID_TOKEN: {
+    status: 401,
+    description: 'The agent token is unknown, or a rotated-out token past its 24 h overlap.',
+  },
+  AGENT_COMMAND_NOT_FOUND: { status: 404, description: 'No agent command with this id.' },
+  AGENT_COMMAND_FORBIDDEN: { status: 401, description: 'The command belongs to another node.' },
+  AGENT_COMMAND_TIMEOUT: {
+    status: 504,
+    description: 'The agent did not answer in time (15 s for browsing and discovery).',
+  },
+  AGENT_COMMAND_ENQUEUE_FAILED: { status: 500, description: 'The command could not be queued for the node.' },
+  BACKUP_TASK_FORBIDDEN: {
+    status: 401,
+    description: 'The task is not bound to this node and has no run on it.',
+  },
+  BACKUP_RECORD_FORBIDDEN: { status: 401, description: 'The backup record belongs to another node.' },
+  BACKUP_STORAGE_TARGET_FORBIDDEN: { status: 401, description: 'The storage target is not one of the task.' },
+  BACKUP_RECORD_STATUS_INVALID: {
+    status: 400,
+    description: 'A record status must be running, success or failed.',
+  },
+  BACKUP_RECORD_CROSS_NODE_LOCAL_DISK: {
+    status: 400,
+    description: "The backup is on a remote node's own disk; the master cannot read it.",
+  },
+  AGENT_STORAGE_TRANSFER_MODE_INVALID: {
+    status: 400,
+    description: 'The reported transfer mode is not the one of the target (direct or master_relay).',
+  },
+  AGENT_ARTIFACT_INVALID: {
+    status: 400,
+    description: 'The reported artifact (status, size, checksum, name) is invalid.',
+  },
+  AGENT_ARTIFACT_INVALID_PATH: {
+    status: 400,
+    description: "The object key is not a clean relative path inside the record's namespace.",
+  },
+  CONTENT_LENGTH_REQUIRED: { status: 411, description: 'Relayed uploads must send Content-Length.' },
+  RESTORE_RECORD_FORBIDDEN: { status: 401, description: 'The restore record belongs to another node.' },
+  INSTALL_TOKEN_RATE_LIMITED: { status: 429, description: 'At most 5 install tokens per node per minute.' },
+  INSTALL_TOKEN_INVALID: { status: 410, description: 'The install token was already used or has expired.' },
+  INSTALL_OPTIONS_INVALID: {
+    status: 400,
+    description: 'An install option (master URL, proxy, CA path, mode) is invalid; the message says which.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** Every stable error code. */

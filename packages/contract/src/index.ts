@@ -20,3 +20,5 @@ export * from './restores.ts';
 export * from './notifications.ts';
 export * from './dashboard.ts';
 export * from './events.ts';
+export * from './nodes.ts';
+export * from './agent.ts';

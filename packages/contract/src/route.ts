@@ -30,6 +30,10 @@ export interface RouteSpec {
   readonly sessionOnly?: boolean;
   /** Body size limit in bytes when it differs from the 1 MiB default. */
   readonly bodyLimitBytes?: number;
+  /** `stream`: the handler reads the raw request body itself (any content type, no size limit). */
+  readonly requestKind?: 'json' | 'stream';
+  /** Agent routes: a BackupX agent may send its node token in the JSON body instead of a header. */
+  readonly legacyBodyToken?: boolean;
 }
 
 /** Declares a route; the literal type is kept so clients infer params, body and response. */

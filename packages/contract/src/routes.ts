@@ -11,6 +11,8 @@ import { restoreRoutes } from './restores.ts';
 import { notificationRoutes } from './notifications.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { eventRoutes } from './events.ts';
+import { installRoutes, nodeRoutes } from './nodes.ts';
+import { agentRoutes } from './agent.ts';
 import type { RouteSpec } from './route.ts';
 
 /** Every route of the API, grouped by area. The server must implement each one exactly once. */
@@ -28,6 +30,9 @@ export const apiRoutes = {
   notifications: notificationRoutes,
   dashboard: dashboardRoutes,
   events: eventRoutes,
+  nodes: nodeRoutes,
+  install: installRoutes,
+  agent: agentRoutes,
 } as const;
 
 /** Flat list of every declared route. */

@@ -12,6 +12,8 @@ export * from './naming.ts';
 export * from './sources/types.ts';
 export * from './pipeline/compression.ts';
 export * from './pipeline/bxenc.ts';
+export * from './pipeline/sealed-key.ts';
+export * from './pipeline/throttle.ts';
 export * from './pipeline/digest.ts';
 export * from './pipeline/fanout.ts';
 export * from './pipeline/progress.ts';

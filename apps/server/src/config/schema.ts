@@ -112,6 +112,16 @@ export const configSchema = z.strictObject({
       .default('')
       .refine((zone) => zone === '' || isTimeZone(zone), 'must be an IANA time zone such as Europe/Berlin'),
   }),
+  cluster: z.strictObject({
+    /** A remote node not heard from for this long counts as offline (SPEC §11.3: 45 s). */
+    offline_after: duration.default('45s'),
+    /** A command not reported within this lease (extended while its agent is alive) times out. */
+    command_timeout: duration.default('10m'),
+    /** How often offline nodes and expired commands are looked for. */
+    monitor_interval: duration.default('15s'),
+    /** How long remote directory listing and database discovery wait for the agent. */
+    rpc_timeout: duration.default('15s'),
+  }),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     file: z.string().default('./data/backupx.log'),

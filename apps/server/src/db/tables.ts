@@ -173,6 +173,8 @@ export interface BackupRecordsTable {
   heartbeatAt: Generated<string | null>;
   startedAt: string;
   completedAt: Generated<string | null>;
+  /** BXENC2 artifacts sealed by an agent: the data key wrapped to the master (base64). */
+  keyEnvelope: Generated<string>;
   createdAt: string;
   updatedAt: string;
 }
@@ -219,6 +221,63 @@ export interface ScheduleClaimsTable {
   createdAt: string;
 }
 
+export interface NodesTable {
+  id: Generated<number>;
+  name: string;
+  isLocal: Generated<number>;
+  tokenHash: string;
+  tokenCiphertext: Generated<string>;
+  prevTokenHash: Generated<string>;
+  prevTokenExpiresAt: Generated<string | null>;
+  status: Generated<string>;
+  hostname: Generated<string>;
+  ipAddress: Generated<string>;
+  os: Generated<string>;
+  arch: Generated<string>;
+  agentVersion: Generated<string>;
+  lastSeen: string;
+  maxConcurrent: Generated<number>;
+  bandwidthLimit: Generated<string>;
+  labels: Generated<string>;
+  outdatedAlertedAt: Generated<string | null>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AgentCommandsTable {
+  id: Generated<number>;
+  nodeId: number;
+  type: string;
+  status: Generated<string>;
+  payload: Generated<string>;
+  result: Generated<string>;
+  errorMessage: Generated<string>;
+  backupRecordId: Generated<number>;
+  restoreRecordId: Generated<number>;
+  leaseExpiresAt: Generated<string | null>;
+  createdAt: string;
+  dispatchedAt: Generated<string | null>;
+  completedAt: Generated<string | null>;
+  updatedAt: string;
+}
+
+export interface AgentInstallTokensTable {
+  id: Generated<number>;
+  tokenHash: string;
+  nodeId: number;
+  mode: string;
+  arch: string;
+  agentVersion: string;
+  downloadSrc: string;
+  agentMasterUrl: Generated<string>;
+  proxyUrl: Generated<string>;
+  caCertFile: Generated<string>;
+  expiresAt: string;
+  consumedAt: Generated<string | null>;
+  createdById: Generated<number>;
+  createdAt: string;
+}
+
 export interface Database {
   users: UsersTable;
   userSessions: UserSessionsTable;
@@ -233,6 +292,9 @@ export interface Database {
   restoreRecords: RestoreRecordsTable;
   notifications: NotificationsTable;
   scheduleClaims: ScheduleClaimsTable;
+  nodes: NodesTable;
+  agentCommands: AgentCommandsTable;
+  agentInstallTokens: AgentInstallTokensTable;
 }
 
 /** Column names per table, as declared above; the schema test compares them with the migrated database. */
@@ -373,6 +435,7 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'completed_at',
     'created_at',
     'updated_at',
+    'key_envelope',
   ],
   restore_records: [
     'id',
@@ -406,6 +469,60 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'updated_at',
   ],
   schedule_claims: ['task_id', 'kind', 'fire_at', 'runner_id', 'created_at'],
+  nodes: [
+    'id',
+    'name',
+    'is_local',
+    'token_hash',
+    'token_ciphertext',
+    'prev_token_hash',
+    'prev_token_expires_at',
+    'status',
+    'hostname',
+    'ip_address',
+    'os',
+    'arch',
+    'agent_version',
+    'last_seen',
+    'max_concurrent',
+    'bandwidth_limit',
+    'labels',
+    'outdated_alerted_at',
+    'created_at',
+    'updated_at',
+  ],
+  agent_commands: [
+    'id',
+    'node_id',
+    'type',
+    'status',
+    'payload',
+    'result',
+    'error_message',
+    'backup_record_id',
+    'restore_record_id',
+    'lease_expires_at',
+    'created_at',
+    'dispatched_at',
+    'completed_at',
+    'updated_at',
+  ],
+  agent_install_tokens: [
+    'id',
+    'token_hash',
+    'node_id',
+    'mode',
+    'arch',
+    'agent_version',
+    'download_src',
+    'agent_master_url',
+    'proxy_url',
+    'ca_cert_file',
+    'expires_at',
+    'consumed_at',
+    'created_by_id',
+    'created_at',
+  ],
 };
 
 export type UserRow = Selectable<UsersTable>;
@@ -420,3 +537,6 @@ export type NewBackupTaskRow = Insertable<BackupTasksTable>;
 export type BackupRecordRow = Selectable<BackupRecordsTable>;
 export type RestoreRecordRow = Selectable<RestoreRecordsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
+export type NodeRow = Selectable<NodesTable>;
+export type AgentCommandRow = Selectable<AgentCommandsTable>;
+export type AgentInstallTokenRow = Selectable<AgentInstallTokensTable>;

@@ -18,12 +18,17 @@ const pathFor = (route: RouteSpec): string => route.path.replace(/:[A-Za-z]+/g, 
 /** What the caller should get: 'pass' = reaches the handler (any status except 401/403). */
 const expected = (route: RouteSpec, caller: Caller): 'pass' | { status: number; code: string } => {
   if (route.access === 'public') return 'pass';
+  if (route.access === 'agent') {
+    // Agent routes take node tokens only: a session or API key is no node token.
+    const sendsBearer = 'token' in caller && caller.token !== undefined;
+    if (!sendsBearer && route.legacyBodyToken === true) return { status: 400, code: 'INVALID_INPUT' };
+    return { status: 401, code: 'NODE_INVALID_TOKEN' };
+  }
   if (caller.name === 'anonymous') return { status: 401, code: 'AUTH_REQUIRED' };
   // Disabling a user ends its sessions, so its old token is simply no longer valid.
   if (caller.name === 'disabled user') return { status: 401, code: 'AUTH_INVALID_TOKEN' };
   if (caller.name === 'disabled API key') return { status: 401, code: 'AUTH_KEY_DISABLED' };
   if (!('role' in caller)) throw new Error('unreachable');
-  if (route.access === 'agent') return { status: 403, code: 'AUTH_FORBIDDEN' };
   if (rank[caller.role] < rank[route.access]) return { status: 403, code: 'AUTH_FORBIDDEN' };
   if (route.sessionOnly === true && caller.apiKey !== undefined)
     return { status: 403, code: 'AUTH_USER_SESSION_REQUIRED' };
@@ -149,6 +154,7 @@ describe('route declarations', () => {
           webRoot: null,
           metrics: master.container.services.metrics,
           authenticate: () => Promise.reject(new Error('unused')),
+          authenticateAgent: () => Promise.reject(new Error('unused')),
           registerRoutes: (registry) => {
             master.container.registerRoutes(registry);
             registry.add(rogue, () => Promise.resolve(undefined));
@@ -168,6 +174,7 @@ describe('route declarations', () => {
         webRoot: null,
         metrics: { observeHttp: () => undefined } as never,
         authenticate: () => Promise.reject(new Error('unused')),
+        authenticateAgent: () => Promise.reject(new Error('unused')),
         registerRoutes: () => undefined,
       }),
     ).rejects.toThrow(/without a handler/);

@@ -10,9 +10,9 @@ import Fastify, {
 import { allRoutes } from '@backupx/contract';
 import { AppError, isAppError } from '../lib/errors.ts';
 import { buildTrustedProxyMatcher } from '../config/schema.ts';
-import type { Principal } from '../modules/auth/principal.ts';
+import type { AgentPrincipal, Principal } from '../modules/auth/principal.ts';
 import type { Metrics } from '../modules/system/metrics.ts';
-import { authorise } from './authenticate.ts';
+import { authorise, authoriseAgent } from './authenticate.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, RouteRegistry } from './route-registry.ts';
 import { contentTypeFor, isReservedPath, resolveStaticFile } from './web-root.ts';
 
@@ -23,6 +23,8 @@ export interface AppOptions {
   webRoot: string | null;
   metrics: Metrics;
   authenticate: (credential: string) => Promise<Principal>;
+  /** Resolves a node token (agent routes). */
+  authenticateAgent: (token: string) => Promise<AgentPrincipal>;
   /** Registers every module's routes. */
   registerRoutes: (registry: RouteRegistry) => void;
 }
@@ -91,6 +93,12 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
   app.decorateRequest('principal', null);
+  app.decorateRequest('agent', null);
+  // Raw uploads (agent relay): the handler reads the body stream itself.
+  app.addContentTypeParser('*', (request, payload, done) => {
+    if (request.routeOptions.config.routeSpec?.requestKind === 'stream') done(null, payload);
+    else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json'), undefined);
+  });
 
   // Every route must come from the contract with a declared access level.
   app.addHook('onRoute', (route) => {
@@ -124,7 +132,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     });
     if (request.method === 'OPTIONS') return reply.code(204).send();
     const spec = request.routeOptions.config.routeSpec;
-    if (spec !== undefined) request.principal = await authorise(spec, request, options.authenticate);
+    if (spec?.access === 'agent')
+      request.agent = await authoriseAgent(spec, request, options.authenticateAgent);
+    else if (spec !== undefined) request.principal = await authorise(spec, request, options.authenticate);
     return undefined;
   });
 

@@ -73,7 +73,11 @@ describe.each(dialects)('HTTP conventions on %s', (dialect) => {
     expect(asset.text).toBe('console.log(1)');
     expect(asset.headers.get('content-type')).toContain('javascript');
     expect(asset.headers.get('cache-control')).toContain('immutable');
-    for (const reserved of ['/api', '/api/unknown', '/install', '/install/x', '/metrics/x']) {
+    // An unknown install token is gone (410, plain text for the curl | sh on the other end).
+    const install = await master.api.get('/install/x');
+    expect(install.status).toBe(410);
+    expect(install.headers.get('content-type')).toContain('text/plain');
+    for (const reserved of ['/api', '/api/unknown', '/install', '/install/x/y', '/metrics/x']) {
       const response = await master.api.get<{ code: string }>(reserved);
       if (reserved === '/metrics/x') {
         expect(response.text).toContain('BackupX console');

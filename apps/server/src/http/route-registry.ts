@@ -9,7 +9,7 @@ import type {
   RouteSpec,
 } from '@backupx/contract';
 import { AppError } from '../lib/errors.ts';
-import { actorOf, type Actor, type Principal } from '../modules/auth/principal.ts';
+import { actorOf, type Actor, type AgentPrincipal, type Principal } from '../modules/auth/principal.ts';
 
 /** What a handler receives: validated inputs, who is calling, and the raw request/reply for streaming. */
 export interface RouteContext<R extends RouteSpec> {
@@ -17,6 +17,8 @@ export interface RouteContext<R extends RouteSpec> {
   query: RouteQuery<R>;
   body: RouteBody<R>;
   principal: Principal | null;
+  /** Agent routes: the calling node (null only on a legacy heartbeat with the token in the body). */
+  agent: AgentPrincipal | null;
   actor: Actor;
   clientIp: string;
   request: FastifyRequest;
@@ -35,6 +37,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    agent: AgentPrincipal | null;
   }
 }
 
@@ -82,7 +85,11 @@ export class RouteRegistry {
     this.#app.route({
       method: spec.method,
       url: spec.path,
-      bodyLimit: spec.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+      // A stream route reads its body itself (it may be many GiB); others are parsed within a limit.
+      bodyLimit:
+        spec.requestKind === 'stream'
+          ? Number.MAX_SAFE_INTEGER
+          : (spec.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES),
       config: { routeSpec: spec },
       handler: async (request, reply) => {
         let params: unknown;
@@ -96,14 +103,18 @@ export class RouteRegistry {
           throw error;
         }
         const query = parseWith(spec.query, request.query, invalid, 'query');
-        const body = parseWith(spec.body, request.body, invalid, 'body');
+        const body =
+          spec.requestKind === 'stream' ? undefined : parseWith(spec.body, request.body, invalid, 'body');
         const clientIp = request.ip;
         const result = await handler({
           params: params as RouteParams<R>,
           query: query as RouteQuery<R>,
           body: body as RouteBody<R>,
           principal: request.principal,
-          actor: actorOf(request.principal, clientIp),
+          agent: request.agent,
+          actor: request.agent
+            ? { userId: 0, username: `agent:${request.agent.node.name}`.slice(0, 64), clientIp }
+            : actorOf(request.principal, clientIp),
           clientIp,
           request,
           reply,

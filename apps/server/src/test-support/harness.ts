@@ -59,11 +59,14 @@ export interface TestMasterOptions {
     server?: Partial<MasterConfig['server']>;
     security?: Partial<MasterConfig['security']>;
     backup?: Partial<MasterConfig['backup']>;
+    cluster?: Partial<MasterConfig['cluster']>;
   };
   webRoot?: string | null;
   fetch?: typeof fetch;
   /** Google OAuth/Drive endpoints (a stand-in on 127.0.0.1; Google is not reachable in tests). */
   googleEndpoints?: { authUrl?: string; tokenUrl?: string; apiBaseUrl?: string };
+  /** Listen on this port (a restarted master keeps its URL for its agents); default any free port. */
+  port?: number;
   /** Reuse the database and data directory of a stopped master (restart). */
   reuse?: { dataDir: string; postgres?: TemporaryPostgresDatabase };
 }
@@ -83,6 +86,7 @@ export const startTestMaster = async (
     database: { path: path.join(dataDir, 'backupx.db'), url: postgres?.url ?? '' },
     security: { secrets_file: path.join(dataDir, 'secrets.json'), ...options.config?.security },
     backup: { ...options.config?.backup },
+    cluster: { ...options.config?.cluster },
     log: { level: 'silent', file: '', stdout: false },
   });
   const clock = new TestClock();
@@ -104,9 +108,13 @@ export const startTestMaster = async (
     webRoot: options.webRoot ?? null,
     metrics: container.services.metrics,
     authenticate: (credential) => container.services.auth.authenticate(credential),
+    authenticateAgent: async (token) => ({
+      kind: 'agent',
+      node: await container.services.nodes.authenticateAgent(token),
+    }),
     registerRoutes: container.registerRoutes,
   });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const api = createApiClient(url);
 
   const login = async (username: string, password: string, twoFactorCode?: string): Promise<string> => {

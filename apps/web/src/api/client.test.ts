@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiRoutes } from '@backupx/contract';
-import { ApiError, apiCall, buildPath, buildQuery, onUnauthorized } from './client.ts';
+import { ApiError, apiCall, apiText, buildPath, buildQuery, onUnauthorized } from './client.ts';
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
@@ -101,6 +101,25 @@ describe('apiCall', () => {
     await expect(apiCall(apiRoutes.system.info, { timeoutMs: 20 })).rejects.toMatchObject({
       code: 'TIMEOUT',
     });
+  });
+
+  it('returns the body of a text route and throws the envelope error of a failed one', async () => {
+    const fetchMock = vi.fn((_url: string, _init: RequestInit) =>
+      Promise.resolve(new Response('#!/bin/sh\n# BACKUPX_AGENT_INSTALL_V1\n', { status: 200 })),
+    );
+    vi.stubGlobal('fetch', fetchMock);
+    const script = await apiText(apiRoutes.nodes.installScriptPreview, {
+      params: { id: 4 },
+      query: { mode: 'docker', agentVersion: '1.2.0', proxyUrl: '' },
+    });
+    expect(script).toContain('BACKUPX_AGENT_INSTALL_V1');
+    expect(fetchMock.mock.calls[0]?.[0]).toBe(
+      '/api/nodes/4/install-script-preview?mode=docker&agentVersion=1.2.0',
+    );
+    vi.stubGlobal('fetch', () => Promise.resolve(json(404, { code: 'NODE_NOT_FOUND', message: 'gone' })));
+    await expect(
+      apiText(apiRoutes.nodes.installScriptPreview, { params: { id: 4 }, query: { agentVersion: '1' } }),
+    ).rejects.toMatchObject({ status: 404, code: 'NODE_NOT_FOUND' });
   });
 
   it('ends the session on a 401 of an authenticated route, but not for a wrong 2FA code or on login', async () => {

@@ -253,6 +253,44 @@ async function callWithHeaders<R extends RouteSpec>(
 }
 
 /**
+ * Calls a route that answers plain text (`responseKind: 'text'`, e.g. a rendered script) and
+ * returns the body as is. Error answers are JSON envelopes like every other route.
+ * @throws {ApiError} on an error answer, a timeout ({@link JSON_TIMEOUT_MS}) or a network failure.
+ */
+export async function apiText<R extends RouteSpec>(
+  route: R,
+  options: {
+    params?: PathParams<R>;
+    query?: Partial<RouteQueryInput<R>>;
+    signal?: AbortSignal;
+    timeoutMs?: number;
+  },
+): Promise<string> {
+  let status: number;
+  let text: string;
+  try {
+    const response = await fetch(buildUrl(route, options.params, options.query), {
+      method: route.method,
+      headers: { Accept: 'text/plain, application/json;q=0.5', ...authHeaders() },
+      signal: signalWithTimeout(options.signal, options.timeoutMs ?? JSON_TIMEOUT_MS),
+      cache: 'no-store',
+    });
+    status = response.status;
+    text = await response.text();
+  } catch (error) {
+    throw errorFromFetchFailure(error, options.signal);
+  }
+  if (status >= 200 && status < 300) return text;
+  let payload: unknown = undefined;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    payload = undefined;
+  }
+  throw apiErrorFromAnswer(route, status, payload, text.slice(0, 200));
+}
+
+/**
  * Downloads a file route (CSV, …) with the session token and saves it in the browser under the
  * name of its `Content-Disposition` header, else `fallbackName`. Returns the saved name.
  */

@@ -4,6 +4,7 @@ import type { MenuProps } from 'antd';
 import {
   ApiOutlined,
   AuditOutlined,
+  ClusterOutlined,
   DashboardOutlined,
   HddOutlined,
   HistoryOutlined,
@@ -75,6 +76,7 @@ export function AppLayout() {
       { key: paths.backupRecords, icon: <HistoryOutlined />, label: t('records.menu') },
       { key: paths.restoreRecords, icon: <RollbackOutlined />, label: t('restores.menu') },
       { key: paths.storageTargets, icon: <HddOutlined />, label: t('storage.menu') },
+      { key: paths.nodes, icon: <ClusterOutlined />, label: t('nodes.menu') },
       { key: paths.notifications, icon: <NotificationOutlined />, label: t('notifications.menu') },
     );
     if (isAdmin(user.role)) {

@@ -39,6 +39,7 @@ import { API_KEY_MAX_TTL_HOURS, apiRoutes, roles } from '@backupx/contract';
 import type { ApiKeySummary, Role } from '@backupx/contract';
 import { apiCall } from '../api/client.ts';
 import { queryKeys } from '../api/queryClient.ts';
+import { CodeBlock } from '../components/CodeBlock.tsx';
 import { CopyButton } from '../components/CopyButton.tsx';
 import { PageHeader } from '../components/PageHeader.tsx';
 import { RoleTag } from '../components/RoleTag.tsx';
@@ -539,7 +540,6 @@ function PlaintextKeyModal({
   onClose: () => void;
 }) {
   const { t } = useTranslation();
-  const { token } = theme.useToken();
   return (
     <Modal
       open
@@ -561,22 +561,12 @@ function PlaintextKeyModal({
     >
       <Alert type="warning" showIcon title={t('apiKeys.plaintextWarning')} style={{ marginBottom: 16 }} />
       <Typography.Text type="secondary">{created.name}</Typography.Text>
-      <div
-        className="bx-mono"
-        style={{
-          marginTop: 8,
-          marginBottom: 12,
-          padding: '12px 14px',
-          borderRadius: token.borderRadiusLG,
-          background: token.colorFillQuaternary,
-          border: `1px solid ${token.colorBorderSecondary}`,
-          fontSize: 14,
-          wordBreak: 'break-all',
-          userSelect: 'all',
-        }}
-      >
-        <span data-testid="apikey-plaintext">{created.plainKey}</span>
-      </div>
+      <CodeBlock
+        value={created.plainKey}
+        testId="apikey-plaintext"
+        fontSize={14}
+        style={{ marginTop: 8, marginBottom: 12 }}
+      />
       <Typography.Text type="secondary" style={{ fontSize: 12 }}>
         {t('apiKeys.plaintextUsage')}
       </Typography.Text>

@@ -5,11 +5,12 @@ import { finalFileName } from '../naming.ts';
 import { defaultRetryPolicy, isTransientError, withRetries, type RetryPolicy } from '../storage/retry.ts';
 import type { StorageBackend } from '../storage/types.ts';
 import type { Manifest, RunLogger, SourceArtifact } from '../sources/types.ts';
-import { createBxencEncryptor } from './bxenc.ts';
+import { createBxenc2Encryptor, createBxencEncryptor } from './bxenc.ts';
 import { createCompressor, type Compression } from './compression.ts';
 import { createChecksumVerifier, DigestTap } from './digest.ts';
 import { fanOut } from './fanout.ts';
 import { createProgressReporter, type TransferProgress } from './progress.ts';
+import { createThrottle, parseBandwidthLimit } from './throttle.ts';
 
 export interface BackupTarget {
   /** Shown in logs and errors. */
@@ -20,8 +21,21 @@ export interface BackupTarget {
 export interface BackupPipelineOptions {
   artifact: SourceArtifact;
   compression: Compression;
-  /** 32-byte key: the artifact is written as BXENC1. */
+  /** 32-byte key: the artifact is written as BXENC1. Exclusive with `sealTo`. */
   encryptionKey?: Buffer;
+  /**
+   * The master's agent public key (raw X25519, `masterAgentKeyPair(key).publicKey`): the artifact
+   * is written as BXENC2 under a fresh data key sealed to it, and the result carries
+   * `keyEnvelope`. For agents, which never hold the master's encryption key. Exclusive with
+   * `encryptionKey`.
+   */
+  sealTo?: Buffer;
+  /**
+   * rclone `--bwlimit` syntax (`10M`, `1M:500k`, `off`; see `parseBandwidthLimit`): the upload
+   * side limits the bytes sent to storage, shared by all targets (applied before the fan-out),
+   * and each retry copy.
+   */
+  bandwidthLimit?: string;
   targets: readonly BackupTarget[];
   /** Object key for a file name (the same key on every target). */
   objectKeyFor: (fileName: string) => string;
@@ -55,6 +69,11 @@ export interface BackupPipelineResult {
   manifest?: Manifest;
   summary?: string;
   targets: TargetOutcome[];
+  /**
+   * BXENC2 only (`sealTo`): base64 of the sealed data key envelope (also in the artifact's
+   * header). The master opens it with `openDataKey` to hand an agent the data key for a restore.
+   */
+  keyEnvelope?: string;
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -84,7 +103,22 @@ export const runBackupPipeline = async (options: BackupPipelineOptions): Promise
   const { artifact, targets, signal, log } = options;
   if (targets.length === 0)
     throw new EngineError('BACKUP_NO_TARGET', 'upload', 'no storage target to write to');
-  const fileName = finalFileName(artifact.fileName, options.compression, options.encryptionKey !== undefined);
+  if (options.encryptionKey !== undefined && options.sealTo !== undefined)
+    throw new EngineError(
+      'ENCRYPTION_KEY_INVALID',
+      'encrypt',
+      'encryptionKey (BXENC1) and sealTo (BXENC2) are exclusive: give one of them',
+    );
+  // Checked before anything starts: a bad key or limit must not leave a half-built pipeline.
+  const uploadBytesPerSecond =
+    options.bandwidthLimit === undefined
+      ? 0
+      : parseBandwidthLimit(options.bandwidthLimit).uploadBytesPerSecond;
+  const sealed = options.sealTo === undefined ? undefined : createBxenc2Encryptor(options.sealTo);
+  const encryptor =
+    sealed?.stream ??
+    (options.encryptionKey === undefined ? undefined : createBxencEncryptor(options.encryptionKey));
+  const fileName = finalFileName(artifact.fileName, options.compression, encryptor !== undefined);
   const objectKey = options.objectKeyFor(fileName);
   const tap = new DigestTap();
   const progress = createProgressReporter(
@@ -97,7 +131,8 @@ export const runBackupPipeline = async (options: BackupPipelineOptions): Promise
   if (artifact.recycle !== undefined && options.compression !== 'none')
     recycleAfterWrite(compressor, artifact.recycle);
   const stages: NodeJS.ReadWriteStream[] = [compressor];
-  if (options.encryptionKey !== undefined) stages.push(createBxencEncryptor(options.encryptionKey));
+  if (encryptor !== undefined) stages.push(encryptor);
+  if (uploadBytesPerSecond > 0) stages.push(createThrottle(uploadBytesPerSecond));
   const producing = pipeline([artifact.stream, ...stages, tap], { signal }).catch((error: unknown) => {
     tap.destroy(error as Error);
     throw error;
@@ -178,9 +213,14 @@ export const runBackupPipeline = async (options: BackupPipelineOptions): Promise
         const result = await withRetries(
           { target: target.name, operation: `upload of ${objectKey}` },
           async () => {
-            const readBack = (await sourceTarget.backend.get(objectKey, { signal })).pipe(
-              createChecksumVerifier(sha256),
-            );
+            const downloaded = await sourceTarget.backend.get(objectKey, { signal });
+            let readBack: Readable = downloaded.pipe(createChecksumVerifier(sha256));
+            downloaded.on('error', (error) => readBack.destroy(error));
+            if (uploadBytesPerSecond > 0) {
+              const verified = readBack;
+              readBack = verified.pipe(createThrottle(uploadBytesPerSecond));
+              verified.on('error', (error) => readBack.destroy(error));
+            }
             return target.backend.put(objectKey, readBack, {
               signal,
               sizeBytes,
@@ -226,5 +266,6 @@ export const runBackupPipeline = async (options: BackupPipelineOptions): Promise
     ...(completion.manifest ? { manifest: completion.manifest } : {}),
     ...(completion.summary ? { summary: completion.summary } : {}),
     targets: outcomes,
+    ...(sealed ? { keyEnvelope: sealed.envelope.toString('base64') } : {}),
   };
 };

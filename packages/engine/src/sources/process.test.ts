@@ -26,6 +26,21 @@ describe('tool runner', () => {
     expect(ctx.lines).toEqual([{ level: 'info', message: '[dumper] warn: using ***' }]);
   });
 
+  it('keeps every byte of a tool that exits before its output is read (a reader that attaches late)', async () => {
+    // Node drops unread stdout of an exited child unless someone listens (flushStdio); a small
+    // dump read after an await (an agent reporting to its master) came out empty before the fix.
+    const run = startTool(ctx, {
+      command: 'sh',
+      args: ['-c', 'i=0; while [ $i -lt 2000 ]; do echo "row $i"; i=$((i+1)); done'],
+      debianPackage: 'dash',
+      stage: 'source',
+    });
+    await run.done;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const text = (await readAll(run.stdout)).toString();
+    expect(text.split('\n').filter((line) => line !== '')).toHaveLength(2000);
+  });
+
   it('fails with the exit code and the last stderr lines', async () => {
     const error = await runToolCollect(ctx, {
       command: 'sh',

@@ -7,6 +7,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
 import { EngineError, type EngineStage } from '../errors.ts';
 import type { SourceContext } from './types.ts';
@@ -246,7 +247,15 @@ export const startTool = (ctx: SourceContext, spec: ToolSpec): ToolRun => {
   // Callers may attach handlers late (after reading stdout); never an unhandled rejection here.
   done.catch(() => undefined);
 
-  return { stdout: child.stdout, done, stderrTail: () => [...tail], kill };
+  // Node drops the unread output of a child that exits before anyone listens to its stdout
+  // (child_process flushStdio resumes unlistened streams). A quick dump whose reader attaches
+  // late — after an await — would silently become empty. Piping now keeps every byte, and
+  // backpressure still reaches the tool through the pipe.
+  const stdout = new PassThrough();
+  child.stdout.on('error', (error) => stdout.destroy(error));
+  child.stdout.pipe(stdout);
+
+  return { stdout, done, stderrTail: () => [...tail], kill };
 };
 
 /** Runs a tool to the end and returns its stdout as text (small outputs only: discovery, hdbsql). */

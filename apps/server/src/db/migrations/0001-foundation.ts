@@ -1,15 +1,13 @@
-import { sql, type Kysely, type CreateTableBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../dialect.ts';
+import { addIdColumn } from './schema-helpers.ts';
 
 /**
  * Accounts, sessions, settings, API keys, audit, rate limits. Written in snake_case against a
  * plugin-free Kysely so the DDL reads as the database sees it.
  */
 export const foundationMigration = (dialect: DialectName) => {
-  const withId = <T extends string>(table: CreateTableBuilder<T>) =>
-    dialect === 'postgres'
-      ? table.addColumn('id', 'bigint', (col) => col.generatedByDefaultAsIdentity().primaryKey())
-      : table.addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement());
+  const withId = addIdColumn(dialect);
   const flag = 'integer' as const;
 
   return {

@@ -1,15 +1,13 @@
-import { sql, type Kysely, type CreateTableBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../dialect.ts';
+import { addIdColumn } from './schema-helpers.ts';
 
 /**
  * Storage targets, tasks and their targets, backup and restore records, notification channels,
  * and the claims that keep several masters from firing one schedule twice.
  */
 export const backupsMigration = (dialect: DialectName) => {
-  const withId = <T extends string>(table: CreateTableBuilder<T>) =>
-    dialect === 'postgres'
-      ? table.addColumn('id', 'bigint', (col) => col.generatedByDefaultAsIdentity().primaryKey())
-      : table.addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement());
+  const withId = addIdColumn(dialect);
   const flag = 'integer' as const;
   const stamp = 'varchar(32)' as const;
 

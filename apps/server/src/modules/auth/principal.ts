@@ -1,9 +1,16 @@
 import type { Role } from '@backupx/contract';
+import type { NodeRow } from '../../db/tables.ts';
 
 /** Who is calling: a signed-in user (with a session) or an API key. */
 export type Principal =
   | { kind: 'user'; userId: number; username: string; role: Role; sessionId: string }
   | { kind: 'api_key'; apiKeyId: number; name: string; role: Role };
+
+/** The caller of an agent route: the node its token belongs to. */
+export interface AgentPrincipal {
+  kind: 'agent';
+  node: NodeRow;
+}
 
 /** Who did something, as the audit log records it. */
 export interface Actor {

@@ -77,6 +77,32 @@ export interface BackupRunnerDeps {
   retryPolicy?: RetryPolicy;
   childEnv: Record<string, string | undefined>;
   metrics?: RunMetrics;
+  /** Where runs execute (cluster); without it every run is local with node id 0. */
+  placement?: RunPlacement;
+}
+
+export type Placement =
+  { kind: 'local'; nodeId: number } | { kind: 'remote'; nodeId: number; nodeName: string; online: boolean };
+
+/** Where runs execute: on this master (its local node) or on a remote node's agent. */
+export interface RunPlacement {
+  /** A backup of this task: its node, or the least busy node of its pool. */
+  resolve(task: BackupTaskRow): Promise<Placement>;
+  /** A restore or cleanup of a record made on this node (0 = this master). */
+  ofNode(nodeId: number): Promise<Placement>;
+  /** Queues `run_task {taskId, recordId}` for the node's agent. */
+  dispatchRun(nodeId: number, taskId: number, recordId: number): Promise<void>;
+  /** Queues `restore_record {restoreRecordId}` for the node's agent. */
+  dispatchRestore(nodeId: number, restoreId: number): Promise<void>;
+}
+
+/** How a run ended, as the engine (local) or the agent's report (remote) tells it. */
+export interface RunOutcome {
+  status: 'success' | 'failed';
+  errorMessage: string;
+  patch: Parameters<RunsRepository['updateRecord']>[1];
+  uploadResults: UploadResult[];
+  storedBytes: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -145,6 +171,8 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
   const begin = async (
     task: BackupTaskRow,
     targetIds: number[],
+    nodeId: number,
+    remote: boolean,
   ): Promise<{ recordId: number; startedAt: Date }> => {
     const startedAt = clock.now();
     try {
@@ -152,8 +180,10 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         taskId: task.id,
         storageTargetId: targetIds[0] ?? 0,
         status: 'running',
-        runnerId: deps.runnerId,
+        runnerId: remote ? `node:${String(nodeId)}` : deps.runnerId,
         startedAt: toIso(startedAt),
+        nodeId,
+        remote,
       });
       await repository.setTaskRunState(task.id, toIso(startedAt), 'running');
       return { recordId, startedAt };
@@ -277,7 +307,11 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     return { opened, failed, usedBytes: used ?? new Map<number, number>() };
   };
 
-  const notify = async (task: BackupTaskRow, record: RecordRow): Promise<void> => {
+  const notify = async (
+    task: BackupTaskRow,
+    record: RecordRow,
+    note: (level: LogLevel, message: string) => void,
+  ): Promise<void> => {
     const success = record.status === 'success';
     if (!success) {
       const threshold = Math.max(1, task.alertOnConsecutiveFails);
@@ -285,11 +319,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         const latest = await repository.latestStatuses(task.id, threshold);
         // Alert when the task has fewer runs than the threshold or the newest N all failed (SPEC §3.3).
         if (latest.length >= threshold && latest.some((status) => status !== 'failed')) {
-          hub.log(
-            record.id,
-            'info',
-            `failure alert held back: fewer than ${String(threshold)} consecutive failures`,
-          );
+          note('info', `failure alert held back: fewer than ${String(threshold)} consecutive failures`);
           return;
         }
       }
@@ -321,7 +351,11 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
   };
 
   /** Retention after the record is committed (quirk 18), deleting every copy (quirk 7). */
-  const applyRetention = async (task: BackupTaskRow, recordId: number): Promise<void> => {
+  const applyRetention = async (
+    task: BackupTaskRow,
+    recordId: number,
+    note: (level: LogLevel, message: string) => void,
+  ): Promise<void> => {
     const records = await repository.successfulRecords(task.id);
     const doomed = selectForDeletion(
       records.map((record) => ({
@@ -339,16 +373,73 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       if (record === undefined) continue;
       const problems = await deleteCopies(deps.targets, copiesOf(record));
       if (problems.length > 0) {
-        hub.log(
-          recordId,
-          'warn',
-          `retention kept record #${String(id)} for a later retry: ${problems.join('; ')}`,
-        );
+        note('warn', `retention kept record #${String(id)} for a later retry: ${problems.join('; ')}`);
         continue;
       }
       await repository.deleteRecord(id);
-      hub.log(recordId, 'info', `retention removed backup #${String(id)} (${record.fileName})`);
+      note('info', `retention removed backup #${String(id)} (${record.fileName})`);
     }
+  };
+
+  /**
+   * The one end of every run, local or on an agent (quirk 3): commit the record, then task state,
+   * metrics, retention, events (notifications, SSE) and the end of the live log. A remote run's
+   * log lives in the database (appended as the agent reports), a local one's in the hub.
+   */
+  const finalise = async (
+    task: BackupTaskRow,
+    recordId: number,
+    startedAt: Date,
+    outcome: RunOutcome,
+    remote: boolean,
+  ): Promise<boolean> => {
+    const { status, errorMessage, patch, uploadResults, storedBytes } = outcome;
+    const completedAt = clock.now();
+    const durationSeconds = Math.max(0, Math.round((completedAt.getTime() - startedAt.getTime()) / 1000));
+    const endLine = `backup ${status === 'success' ? 'succeeded' : 'failed'} in ${String(durationSeconds)} s`;
+    hub.log(recordId, status === 'success' ? 'info' : 'error', endLine);
+    const committed = await repository.updateRunningRecord(recordId, {
+      ...patch,
+      status,
+      errorMessage: truncate(errorMessage, 2000),
+      storageUploadResults: JSON.stringify(uploadResults),
+      durationSeconds,
+      completedAt: toIso(completedAt),
+      updatedAt: toIso(completedAt),
+      ...(remote ? {} : { logContent: hub.text(recordId) }),
+    });
+    // A late or repeated report of a run that already ended changes nothing.
+    if (!committed) {
+      hub.complete(recordId, status);
+      return false;
+    }
+    const remoteLog: string[] = [];
+    const note = (level: LogLevel, message: string) => {
+      hub.log(recordId, level, message);
+      if (remote) remoteLog.push(`[${level.toUpperCase()}] ${message}`);
+    };
+    if (remote) remoteLog.push(`[${status === 'success' ? 'INFO' : 'ERROR'}] ${endLine}`);
+    await repository.setTaskRunState(task.id, toIso(startedAt), status);
+    deps.metrics?.runFinished({
+      status,
+      taskType: typeLabel(task.type),
+      durationSeconds,
+      bytes: status === 'success' ? storedBytes : 0,
+    });
+    if (status === 'success') {
+      try {
+        await applyRetention(task, recordId, note);
+      } catch (error) {
+        note('warn', `retention failed: ${messageOf(error)}`);
+      }
+    }
+    const record = await repository.findRecord(recordId);
+    if (record !== undefined) await notify(task, record, note);
+    if (remote)
+      await repository.appendLog('backupRecords', recordId, remoteLog.join('\n'), toIso(clock.now()));
+    else await repository.updateRecord(recordId, { logContent: hub.text(recordId) });
+    hub.complete(recordId, status);
+    return true;
   };
 
   const execute = async (
@@ -518,40 +609,13 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       endRunning?.();
     }
 
-    const completedAt = clock.now();
-    const durationSeconds = Math.max(0, Math.round((completedAt.getTime() - startedAt.getTime()) / 1000));
-    log(
-      status === 'success' ? 'info' : 'error',
-      `backup ${status === 'success' ? 'succeeded' : 'failed'} in ${String(durationSeconds)} s`,
+    await finalise(
+      task,
+      recordId,
+      startedAt,
+      { status, errorMessage, patch, uploadResults, storedBytes },
+      false,
     );
-    await repository.updateRecord(recordId, {
-      ...patch,
-      status,
-      errorMessage: truncate(errorMessage, 2000),
-      storageUploadResults: JSON.stringify(uploadResults),
-      durationSeconds,
-      completedAt: toIso(completedAt),
-      updatedAt: toIso(completedAt),
-      logContent: hub.text(recordId),
-    });
-    await repository.setTaskRunState(task.id, toIso(startedAt), status);
-    deps.metrics?.runFinished({
-      status,
-      taskType: typeLabel(task.type),
-      durationSeconds,
-      bytes: status === 'success' ? storedBytes : 0,
-    });
-    if (status === 'success') {
-      try {
-        await applyRetention(task, recordId);
-      } catch (error) {
-        log('warn', `retention failed: ${messageOf(error)}`);
-      }
-    }
-    const record = await repository.findRecord(recordId);
-    if (record !== undefined) await notify(task, record);
-    await repository.updateRecord(recordId, { logContent: hub.text(recordId) });
-    hub.complete(recordId, status);
   };
 
   const launch = (task: BackupTaskRow, targetIds: number[], recordId: number, startedAt: Date): void => {
@@ -572,9 +636,39 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       const outside = checkWindow(task, clock.now());
       if (outside !== null) throw new AppError('BACKUP_TASK_OUTSIDE_WINDOW', outside);
       const targetIds = await targetIdsOf(deps.tasks, task.id);
-      const { recordId, startedAt } = await begin(task, targetIds);
-      hub.log(recordId, 'info', `${trigger === 'scheduled' ? 'scheduled' : 'manual'} run`);
-      launch(task, targetIds, recordId, startedAt);
+      const place = (await deps.placement?.resolve(task)) ?? { kind: 'local' as const, nodeId: 0 };
+      const remote = place.kind === 'remote';
+      const { recordId, startedAt } = await begin(task, targetIds, place.nodeId, remote);
+      const triggerLine = `${trigger === 'scheduled' ? 'scheduled' : 'manual'} run`;
+      if (place.kind === 'local') {
+        hub.log(recordId, 'info', triggerLine);
+        launch(task, targetIds, recordId, startedAt);
+        return recordId;
+      }
+      const failRemote = async (message: string) => {
+        await repository.appendLog('backupRecords', recordId, `[INFO] ${triggerLine}`, toIso(clock.now()));
+        await finalise(
+          task,
+          recordId,
+          startedAt,
+          { status: 'failed', errorMessage: message, patch: {}, uploadResults: [], storedBytes: 0 },
+          true,
+        );
+      };
+      if (!place.online) {
+        const message = `node "${place.nodeName}" is offline; the run was not started`;
+        await failRemote(message);
+        throw new AppError('NODE_OFFLINE', message);
+      }
+      try {
+        await deps.placement?.dispatchRun(place.nodeId, task.id, recordId);
+      } catch (error) {
+        await failRemote(`the run could not be queued for node "${place.nodeName}": ${messageOf(error)}`);
+        throw error;
+      }
+      const line = `${triggerLine}: dispatched to node "${place.nodeName}"`;
+      hub.log(recordId, 'info', line);
+      await repository.appendLog('backupRecords', recordId, `[INFO] ${line}`, toIso(clock.now()));
       return recordId;
     },
 
@@ -595,6 +689,22 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     },
 
     isActive: (recordId: number): boolean => active.has(recordId),
+
+    /** Finalises a run an agent executed (its report, or the timeout monitor); false if already ended. */
+    async finaliseRemote(recordId: number, outcome: RunOutcome): Promise<boolean> {
+      const record = await repository.findRecord(recordId);
+      if (record?.status !== 'running') return false;
+      const task = await deps.tasks.findById(record.taskId);
+      if (task === undefined) {
+        return repository.updateRunningRecord(recordId, {
+          status: 'failed',
+          errorMessage: 'the task was deleted while its run was on an agent',
+          completedAt: toIso(clock.now()),
+          updatedAt: toIso(clock.now()),
+        });
+      }
+      return finalise(task, recordId, new Date(record.startedAt), outcome, true);
+    },
 
     /** Cancels every run of this process and waits for them to record their end. */
     async stop(reason = 'the master is shutting down'): Promise<void> {

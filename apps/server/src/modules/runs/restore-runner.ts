@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,6 +32,8 @@ export interface RestoreRunnerDeps {
   targets: TargetAccess;
   secretBox: SecretBox;
   encryptionKey: Buffer;
+  /** Opens BXENC2 artifacts sealed by agents (derived from the encryption key). */
+  sealedPrivateKey?: KeyObject;
   events: EventBus;
   hub: LogHub;
   clock: Clock;
@@ -54,6 +57,11 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
   const slots = new Semaphore(deps.maxConcurrent);
   const active = new Map<number, { controller: AbortController; done: Promise<void> }>();
 
+  const keys = {
+    decryptionKey: deps.encryptionKey,
+    ...(deps.sealedPrivateKey ? { sealedPrivateKey: deps.sealedPrivateKey } : {}),
+  };
+
   const chainOf = async (record: RecordRow): Promise<RecordRow[]> => {
     if (record.backupKind !== 'differential') return [record];
     const base = await repository.findRecord(record.baseRecordId);
@@ -71,7 +79,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
   });
 
   const openVerified = async (record: RecordRow, signal: AbortSignal) => {
-    const decryption = record.fileName.endsWith('.enc') ? { decryptionKey: deps.encryptionKey } : {};
+    const decryption = record.fileName.endsWith('.enc') ? keys : {};
     let artifactName = '';
     const opened = await openFirstReadableCopy(deps.targets, copiesOf(record), async (backend, copy) => {
       const reference: StoredArtifact = { ...artifactOf(record), backend, objectKey: copy.storagePath };
@@ -87,7 +95,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
     record: RecordRow,
     ctx: SourceContext,
   ): Promise<void> => {
-    const decryption = record.fileName.endsWith('.enc') ? { decryptionKey: deps.encryptionKey } : {};
+    const decryption = record.fileName.endsWith('.enc') ? keys : {};
     let spooled = '';
     const opened = await openFirstReadableCopy(deps.targets, copiesOf(record), async (backend, copy) => {
       // Spool (verified) first: a database import must not start on an artifact that turns out bad.
@@ -133,6 +141,54 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
       input.destroy();
       await opened.close();
     }
+  };
+
+  /** The end of every restore, on this master or on an agent: commit, metrics, events, live log. */
+  const finish = async (
+    restoreId: number,
+    task: Pick<BackupTaskRow, 'id' | 'name'>,
+    record: Pick<RecordRow, 'fileName'>,
+    outcome: { status: 'success' | 'failed'; errorMessage: string; startedAt: Date },
+    remote: boolean,
+  ): Promise<boolean> => {
+    const { status, errorMessage } = outcome;
+    const completedAt = clock.now();
+    const durationSeconds = Math.max(
+      0,
+      Math.round((completedAt.getTime() - outcome.startedAt.getTime()) / 1000),
+    );
+    const endLine = `restore ${status === 'success' ? 'succeeded' : 'failed'} in ${String(durationSeconds)} s`;
+    hub.log(restoreId, status === 'success' ? 'info' : 'error', endLine);
+    const committed = await repository.updateRunningRestore(restoreId, {
+      status,
+      errorMessage: errorMessage.slice(0, 2000),
+      durationSeconds,
+      completedAt: toIso(completedAt),
+      updatedAt: toIso(completedAt),
+      ...(remote ? {} : { logContent: hub.text(restoreId) }),
+    });
+    if (remote && committed)
+      await repository.appendLog(
+        'restoreRecords',
+        restoreId,
+        `[${status === 'success' ? 'INFO' : 'ERROR'}] ${endLine}`,
+        toIso(completedAt),
+      );
+    hub.complete(restoreId, status);
+    if (!committed) return false;
+    deps.onFinished?.(status);
+    deps.events.publish(
+      status === 'success' ? 'restore_success' : 'restore_failed',
+      status === 'success' ? 'BackupX 恢复成功' : 'BackupX 恢复失败',
+      [
+        `任务：${task.name}`,
+        `状态：${status === 'success' ? '成功' : '失败'}`,
+        `备份：${record.fileName}`,
+        ...(errorMessage === '' ? [] : [`错误：${errorMessage}`]),
+      ].join('\n'),
+      { restoreId, taskName: task.name, status, error: errorMessage, taskId: task.id },
+    );
+    return true;
   };
 
   const execute = async (
@@ -186,33 +242,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
       if (workDir !== undefined) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       release?.();
     }
-    const completedAt = clock.now();
-    const durationSeconds = Math.max(0, Math.round((completedAt.getTime() - startedAt.getTime()) / 1000));
-    log(
-      status === 'success' ? 'info' : 'error',
-      `restore ${status === 'success' ? 'succeeded' : 'failed'} in ${String(durationSeconds)} s`,
-    );
-    await repository.updateRestore(restoreId, {
-      status,
-      errorMessage: errorMessage.slice(0, 2000),
-      durationSeconds,
-      completedAt: toIso(completedAt),
-      updatedAt: toIso(completedAt),
-      logContent: hub.text(restoreId),
-    });
-    hub.complete(restoreId, status);
-    deps.onFinished?.(status);
-    deps.events.publish(
-      status === 'success' ? 'restore_success' : 'restore_failed',
-      status === 'success' ? 'BackupX 恢复成功' : 'BackupX 恢复失败',
-      [
-        `任务：${task.name}`,
-        `状态：${status === 'success' ? '成功' : '失败'}`,
-        `备份：${record.fileName}`,
-        ...(errorMessage === '' ? [] : [`错误：${errorMessage}`]),
-      ].join('\n'),
-      { restoreId, taskName: task.name, status, error: errorMessage, taskId: task.id },
-    );
+    await finish(restoreId, task, record, { status, errorMessage, startedAt }, false);
   };
 
   const heartbeat = setInterval(() => {
@@ -223,6 +253,21 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
   heartbeat.unref();
 
   return {
+    /** Ends a restore an agent ran (its report, or the timeout monitor); false if already ended. */
+    async finishRemote(
+      restoreId: number,
+      outcome: { status: 'success' | 'failed'; errorMessage: string },
+    ): Promise<boolean> {
+      const restore = await repository.findRestore(restoreId);
+      if (restore?.status !== 'running') return false;
+      return finish(
+        restoreId,
+        { id: restore.taskId, name: restore.taskName ?? `#${String(restore.taskId)}` },
+        { fileName: restore.backupFileName ?? '' },
+        { ...outcome, startedAt: new Date(restore.startedAt) },
+        true,
+      );
+    },
     launch(
       restoreId: number,
       record: RecordRow,

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { RetryPolicy } from '@backupx/engine';
+import { masterAgentKeyPair, type RetryPolicy } from '@backupx/engine';
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { TargetAccess, TaskReader } from './artifacts.ts';
-import { createBackupRunner, type RunMetrics } from './backup-runner.ts';
+import { createBackupRunner, type RunMetrics, type RunPlacement } from './backup-runner.ts';
 import { LogHub } from './log-hub.ts';
 import { createRestoreRunner } from './restore-runner.ts';
 import { createRunsRepository } from './runs.repository.ts';
@@ -30,6 +30,7 @@ export interface RunsModuleDeps {
   childEnv: Record<string, string | undefined>;
   retryPolicy?: RetryPolicy;
   metrics?: RunMetrics & { restoreFinished?: (status: string) => void };
+  placement?: RunPlacement;
 }
 
 /** How often runs of dead masters (stale heartbeats) are looked for. */
@@ -60,9 +61,11 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
     timeZone: deps.timeZone,
     ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.placement ? { placement: deps.placement } : {}),
   });
   const restores = createRestoreRunner({
     ...shared,
+    sealedPrivateKey: masterAgentKeyPair(deps.encryptionKey).privateKey,
     hub: restoreHub,
     ...(deps.metrics?.restoreFinished ? { onFinished: deps.metrics.restoreFinished } : {}),
   });
@@ -78,11 +81,15 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
     clock: deps.clock,
     logger: deps.logger,
     runnerId: deps.runnerId,
+    ...(deps.placement ? { placement: deps.placement } : {}),
   });
 
   let sweep: NodeJS.Timeout | undefined;
   return {
     runs,
+    backups,
+    restores,
+    repository,
     backupHub,
     restoreHub,
     /** Fails what this master's previous life left running, then sweeps for dead masters' runs. */

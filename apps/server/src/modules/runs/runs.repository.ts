@@ -40,6 +40,7 @@ const recordColumns = [
   'backupRecords.heartbeatAt',
   'backupRecords.startedAt',
   'backupRecords.completedAt',
+  'backupRecords.keyEnvelope',
   'backupRecords.createdAt',
   'backupRecords.updatedAt',
 ] as const;
@@ -96,15 +97,19 @@ export const createRunsRepository = (db: Kysely<Database>) => {
       startedAt: string;
       errorMessage?: string;
       completedAt?: string | null;
+      nodeId?: number;
+      /** Runs on an agent have no master heartbeat: the command lease guards them instead. */
+      remote?: boolean;
     }): Promise<number> {
       const row = await db
         .insertInto('backupRecords')
         .values({
           taskId: values.taskId,
           storageTargetId: values.storageTargetId,
+          nodeId: values.nodeId ?? 0,
           status: values.status,
           runnerId: values.runnerId,
-          heartbeatAt: values.startedAt,
+          heartbeatAt: values.remote === true ? null : values.startedAt,
           startedAt: values.startedAt,
           completedAt: values.completedAt ?? null,
           errorMessage: values.errorMessage ?? '',
@@ -117,6 +122,51 @@ export const createRunsRepository = (db: Kysely<Database>) => {
     },
     async updateRecord(id: number, patch: Updateable<BackupRecordsTable>): Promise<void> {
       await db.updateTable('backupRecords').set(patch).where('id', '=', id).execute();
+    },
+    /** Updates a record only while it is running; false once it reached a terminal state. */
+    async updateRunningRecord(id: number, patch: Updateable<BackupRecordsTable>): Promise<boolean> {
+      const result = await db
+        .updateTable('backupRecords')
+        .set(patch)
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    /** Appends log text in the database (agent runs: the log survives a master restart). */
+    async appendLog(
+      table: 'backupRecords' | 'restoreRecords',
+      id: number,
+      text: string,
+      now: string,
+    ): Promise<void> {
+      if (text === '') return;
+      await db
+        .updateTable(table)
+        .set((eb) => ({
+          logContent: sql<string>`case when ${eb.ref('logContent')} = '' then ${text} else ${eb.ref('logContent')} || ${'\n' + text} end`,
+          updatedAt: now,
+        }))
+        .where('id', '=', id)
+        .execute();
+    },
+    async runningRecordOfTaskOnNode(taskId: number, nodeId: number): Promise<boolean> {
+      const row = await db
+        .selectFrom('backupRecords')
+        .select('id')
+        .where('taskId', '=', taskId)
+        .where('nodeId', '=', nodeId)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async keyEnvelopeOf(id: number): Promise<string> {
+      const row = await db
+        .selectFrom('backupRecords')
+        .select('keyEnvelope')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row?.keyEnvelope ?? '';
     },
     async findRecord(id: number): Promise<RecordRow | undefined> {
       const row = await recordQuery().where('backupRecords.id', '=', id).executeTakeFirst();
@@ -232,13 +282,16 @@ export const createRunsRepository = (db: Kysely<Database>) => {
       triggeredBy: string;
       runnerId: string;
       startedAt: string;
+      nodeId?: number;
+      remote?: boolean;
     }): Promise<number> {
+      const { remote, ...columns } = values;
       const row = await db
         .insertInto('restoreRecords')
         .values({
-          ...values,
+          ...columns,
           status: 'running',
-          heartbeatAt: values.startedAt,
+          heartbeatAt: remote === true ? null : values.startedAt,
           createdAt: values.startedAt,
           updatedAt: values.startedAt,
         })
@@ -248,6 +301,16 @@ export const createRunsRepository = (db: Kysely<Database>) => {
     },
     async updateRestore(id: number, patch: Updateable<RestoreRecordsTable>): Promise<void> {
       await db.updateTable('restoreRecords').set(patch).where('id', '=', id).execute();
+    },
+    /** Updates a restore only while it is running; false once it reached a terminal state. */
+    async updateRunningRestore(id: number, patch: Updateable<RestoreRecordsTable>): Promise<boolean> {
+      const result = await db
+        .updateTable('restoreRecords')
+        .set(patch)
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     async findRestore(id: number): Promise<RestoreRow | undefined> {
       const row = await restoreQuery().where('restoreRecords.id', '=', id).executeTakeFirst();

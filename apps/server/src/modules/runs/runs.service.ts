@@ -7,6 +7,7 @@ import {
   type RecordSummary,
   type RestoreDetail,
   type RestoreSummary,
+  type UploadResult,
 } from '@backupx/contract';
 import { decodeManifest, partialKeyFor } from '@backupx/engine';
 import { AppError } from '../../lib/errors.ts';
@@ -24,7 +25,7 @@ import {
   type TargetAccess,
   type TaskReader,
 } from './artifacts.ts';
-import type { BackupRunner } from './backup-runner.ts';
+import type { BackupRunner, RunPlacement } from './backup-runner.ts';
 import type { LogHub } from './log-hub.ts';
 import type { RestoreRunner } from './restore-runner.ts';
 import type { RecordFilter, RecordRow, RestoreRow, RunsRepository } from './runs.repository.ts';
@@ -41,10 +42,12 @@ export interface RunsServiceDeps {
   clock: Clock;
   logger: Logger;
   runnerId: string;
+  placement?: RunPlacement;
 }
 
 /** A running record whose runner has not written a heartbeat for this long is dead. */
 const STALE_HEARTBEAT_MS = 60_000;
+const DAY_MS = 86_400_000;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -157,7 +160,8 @@ export const createRunsService = (deps: RunsServiceDeps) => {
    * `.<name>.backupx-*.partial` siblings, on every target of the task.
    */
   const removeLeftovers = async (row: RecordRow): Promise<string[]> => {
-    if (row.storagePath === '') return [];
+    const remote = row.runnerId.startsWith('node:');
+    if (row.storagePath === '' && !remote) return [];
     const targetIds = new Set([
       ...(await targetIdsOf(deps.tasks, row.taskId)),
       ...parseUploadResults(row.storageUploadResults).map((result) => result.storageTargetId),
@@ -166,14 +170,32 @@ export const createRunsService = (deps: RunsServiceDeps) => {
     for (const targetId of targetIds) {
       try {
         await withBackend(deps.targets, targetId, async ({ backend }) => {
-          await backend.delete(row.storagePath);
-          await backend.delete(partialKeyFor(row.storagePath, uploadIdOf(row.id)));
+          if (row.storagePath !== '') {
+            await backend.delete(row.storagePath);
+            await backend.delete(partialKeyFor(row.storagePath, uploadIdOf(row.id)));
+          }
+          // An agent writes only inside its record's namespace, which may not be reported yet.
+          if (remote)
+            for (const prefix of recordNamespaces(row))
+              for (const object of await backend.list(prefix)) await backend.delete(object.key);
         });
       } catch (error) {
         problems.push(`target #${String(targetId)}: ${messageOf(error)}`);
       }
     }
     return problems;
+  };
+
+  /** `BackupX/<type>/<YYMMDD>/records/<id>/` for each UTC day from the record's start until now. */
+  const recordNamespaces = (row: RecordRow): string[] => {
+    const type = row.taskType === 'pgsql' ? 'postgresql' : (row.taskType ?? '');
+    const prefixes: string[] = [];
+    const end = clock.now().getTime() + DAY_MS;
+    for (let time = Date.parse(row.startedAt) - DAY_MS; time <= end; time += DAY_MS) {
+      const day = new Date(time).toISOString().slice(2, 10).replaceAll('-', '');
+      prefixes.push(`BackupX/${type}/${day}/records/${String(row.id)}/`);
+    }
+    return [...new Set(prefixes)];
   };
 
   /** Fails runs of dead processes: this process's previous life (at start) or stale heartbeats. */
@@ -212,6 +234,34 @@ export const createRunsService = (deps: RunsServiceDeps) => {
   };
 
   return {
+    /**
+     * An agent's run ended without a report (its command timed out, or it said it failed without
+     * reporting the record): the record fails, and what the agent may have left half-written on
+     * storage the master can reach is removed.
+     */
+    async failRemoteRun(
+      recordId: number,
+      message: string,
+      uploadResults: UploadResult[] = [],
+    ): Promise<void> {
+      const row = await repository.findRecord(recordId);
+      if (row?.status !== 'running') return;
+      const problems = await removeLeftovers(row);
+      await deps.backups.finaliseRemote(recordId, {
+        status: 'failed',
+        errorMessage:
+          message +
+          (problems.length > 0 ? `; partial uploads could not all be removed: ${problems.join('; ')}` : ''),
+        patch: {},
+        uploadResults,
+        storedBytes: 0,
+      });
+    },
+    async failRemoteRestore(restoreId: number, message: string): Promise<void> {
+      await repository.appendLog('restoreRecords', restoreId, `[ERROR] ${message}`, toIso(clock.now()));
+      await deps.restores.finishRemote(restoreId, { status: 'failed', errorMessage: message });
+    },
+
     async runTask(actor: Actor, taskId: number): Promise<RecordDetail> {
       const recordId = await deps.backups.start(taskId, 'manual');
       const detail = await detailOf(recordId);
@@ -414,16 +464,44 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           'The restore directory must be an absolute path without ".."',
         );
       const startedAt = toIso(clock.now());
+      // A backup is restored where it was made (SPEC §7.2): the record's node, else the task's.
+      const place = (await deps.placement?.ofNode(record.nodeId > 0 ? record.nodeId : task.nodeId)) ?? {
+        kind: 'local' as const,
+        nodeId: 0,
+      };
       const restoreId = await repository.insertRestore({
         backupRecordId: recordId,
         taskId: task.id,
         targetPath,
         selectedPaths: JSON.stringify(selectedPaths),
         triggeredBy: actor.username,
-        runnerId: deps.runnerId,
+        runnerId: place.kind === 'remote' ? `node:${String(place.nodeId)}` : deps.runnerId,
         startedAt,
+        nodeId: place.nodeId,
+        remote: place.kind === 'remote',
       });
-      deps.restores.launch(restoreId, record, task, { targetPath, selectedPaths });
+      if (place.kind === 'local')
+        deps.restores.launch(restoreId, record, task, { targetPath, selectedPaths });
+      else {
+        const fail = async (message: string) => {
+          await repository.appendLog('restoreRecords', restoreId, `[ERROR] ${message}`, toIso(clock.now()));
+          await deps.restores.finishRemote(restoreId, { status: 'failed', errorMessage: message });
+        };
+        if (!place.online) {
+          const message = `node "${place.nodeName}" is offline; the restore was not started`;
+          await fail(message);
+          throw new AppError('NODE_OFFLINE', message);
+        }
+        try {
+          await deps.placement?.dispatchRestore(place.nodeId, restoreId);
+        } catch (error) {
+          await fail(`the restore could not be queued for node "${place.nodeName}": ${messageOf(error)}`);
+          throw error;
+        }
+        const line = `restore dispatched to node "${place.nodeName}"`;
+        deps.restoreHub.log(restoreId, 'info', line);
+        await repository.appendLog('restoreRecords', restoreId, `[INFO] ${line}`, toIso(clock.now()));
+      }
       await audit.record(actor, {
         category: 'backup_record',
         action: 'restore',

@@ -13,6 +13,14 @@ export interface DatabaseDiscoveryDeps {
   clock: Clock;
   /** Environment of the client tools (PATH), without the master's own secrets. */
   childEnv: Record<string, string | undefined>;
+  /**
+   * Discovery on a remote node's agent; null when the node is the master's own. Without it (no
+   * cluster) only node 0 is valid.
+   */
+  onNode?: (
+    nodeId: number,
+    input: { type: DiscoverableType; host: string; port: number; user: string; password: string },
+  ) => Promise<{ databases: string[] } | null>;
 }
 
 export interface DiscoverInput {
@@ -59,8 +67,18 @@ export const createDatabaseDiscoveryService = (deps: DatabaseDiscoveryDeps) => {
 
   return {
     async discover(input: DiscoverInput): Promise<{ databases: string[] }> {
-      if (input.nodeId !== undefined && input.nodeId > 0) throw failed(`node ${input.nodeId} does not exist`);
       const password = await passwordFor(input);
+      if (input.nodeId !== undefined && input.nodeId > 0) {
+        if (deps.onNode === undefined) throw failed(`node ${input.nodeId} does not exist`);
+        const remote = await deps.onNode(input.nodeId, {
+          type: input.type,
+          host: input.host,
+          port: input.port,
+          user: input.user,
+          password,
+        });
+        if (remote !== null) return remote;
+      }
       try {
         const databases = await discoverDatabases(
           {

@@ -243,12 +243,9 @@ export const checkShape = (draft: TaskDraft): void => {
   const windowsProblem = windowsError(draft.maintenanceWindows);
   if (windowsProblem !== null) throw invalid(`maintenanceWindows: ${windowsProblem}`);
 
-  if (draft.nodeId > 0) throw invalid(`node ${draft.nodeId} does not exist`);
-  if (draft.nodePoolTag !== '' && draft.encrypt)
-    throw new AppError(
-      'BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED',
-      'Encrypted backups run on the master only: remove the node pool tag or turn encryption off',
-    );
+  // Encryption is allowed on agents: they seal each artifact to the master's key (BXENC2).
+  if (draft.nodeId > 0 && draft.nodePoolTag !== '')
+    throw invalid('nodeId and nodePoolTag are alternatives: set one of them');
 
   if (draft.backupMode === 'differential') {
     if (draft.type !== 'file')

@@ -193,6 +193,7 @@ describe.each(dialects)('backup tasks on %s', (dialect) => {
       heartbeatAt: now,
       startedAt: now,
       completedAt: now,
+      keyEnvelope: '',
       createdAt: now,
       updatedAt: now,
       ...overrides,
@@ -720,7 +721,7 @@ describe.each(dialects)('backup tasks on %s', (dialect) => {
         'BACKUP_TASK_REPOSITORY_UNSUPPORTED',
         /not available yet/,
       ],
-      [fileTask({ nodePoolTag: 'edge', encrypt: true }), 400, 'BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED'],
+      [fileTask({ nodeId: 1, nodePoolTag: 'edge' }), 400, 'BACKUP_TASK_INVALID', /alternatives/],
       [
         fileTask({ nodePoolTag: 'edge', backupMode: 'differential' }),
         400,

@@ -45,6 +45,8 @@ export interface TasksServiceDeps {
   logger: Logger;
   /** The runs module's cleanup; without it, task deletion leaves the stored backups in place. */
   artifacts?: TaskArtifacts;
+  /** Whether a node exists and is the master's own (cluster); without it only node 0 is valid. */
+  nodeOf?: (id: number) => Promise<{ isLocal: boolean } | undefined>;
 }
 
 export type TasksService = ReturnType<typeof createTasksService>;
@@ -115,6 +117,17 @@ export const createTasksService = (deps: TasksServiceDeps) => {
             `Depending on task ${closing} would close a cycle (or a chain deeper than ${DEPENDENCY_DEPTH_LIMIT})`,
           );
       }
+    }
+
+    if (draft.nodeId > 0) {
+      const node = await deps.nodeOf?.(draft.nodeId);
+      if (node === undefined)
+        throw new AppError('BACKUP_TASK_INVALID', `node ${draft.nodeId} does not exist`);
+      if (!node.isLocal && draft.backupMode === 'differential')
+        throw new AppError(
+          'BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED',
+          'Differential backups run on the master only: choose the master or turn differential mode off',
+        );
     }
 
     const holder = await tasksRepository.findIdByName(draft.name);

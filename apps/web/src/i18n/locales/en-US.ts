@@ -6,6 +6,8 @@ import { storageEnUS } from './storage.en-US.ts';
 import { tasksEnUS } from './tasks.en-US.ts';
 import { recordsEnUS } from './records.en-US.ts';
 import { restoresEnUS } from './restores.en-US.ts';
+import { nodesEnUS } from './nodes.en-US.ts';
+import { clusterErrorsEnUS } from './errors-cluster.en-US.ts';
 
 /**
  * English (en-US) strings of the console. This file defines the key set: zh-CN must have
@@ -19,6 +21,7 @@ const enUS = {
   ...tasksEnUS,
   ...recordsEnUS,
   ...restoresEnUS,
+  ...nodesEnUS,
   common: {
     appName: 'BackupX',
     save: 'Save',
@@ -428,6 +431,7 @@ const enUS = {
   },
   errors: {
     ...backupErrorsEnUS,
+    ...clusterErrorsEnUS,
     INVALID_INPUT: 'Some values are invalid. Check the form and try again.',
     INVALID_JSON: 'The request could not be read by the server.',
     INVALID_ID: 'The identifier in the request is invalid.',

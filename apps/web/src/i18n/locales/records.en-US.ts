@@ -123,7 +123,7 @@ export const recordsEnUS = {
       selectionCount_other: '{{count}} paths with everything below them',
       andMore: '… and {{count}} more',
       targetPath: 'Restore to directory (optional)',
-      targetPathHelp: 'An absolute directory on the master. Empty = the original location.',
+      targetPathHelp: 'An absolute directory on {{name}}. Empty = the original location.',
       targetPathPlaceholder: 'Original location',
       databaseNote: 'Database backups are restored into the database server configured in the task.',
       start: 'Start the restore',

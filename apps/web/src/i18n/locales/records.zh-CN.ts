@@ -123,7 +123,7 @@ export const recordsZhCN: DeepStrings<typeof recordsEnUS> = {
       selectionCount_other: '{{count}} 个路径（含其下所有内容）',
       andMore: '……以及另外 {{count}} 个',
       targetPath: '恢复到目录（可选）',
-      targetPathHelp: 'Master 上的绝对路径。留空 = 原始位置。',
+      targetPathHelp: '{{name}} 上的绝对路径。留空 = 原始位置。',
       targetPathPlaceholder: '原始位置',
       databaseNote: '数据库备份会恢复到任务中配置的数据库服务器。',
       start: '开始恢复',

@@ -7,6 +7,8 @@ import { storageZhCN } from './storage.zh-CN.ts';
 import { tasksZhCN } from './tasks.zh-CN.ts';
 import { recordsZhCN } from './records.zh-CN.ts';
 import { restoresZhCN } from './restores.zh-CN.ts';
+import { nodesZhCN } from './nodes.zh-CN.ts';
+import { clusterErrorsZhCN } from './errors-cluster.zh-CN.ts';
 
 /** Simplified Chinese (zh-CN) strings. The type keeps the key set identical to en-US. */
 const zhCN: LocaleResource = {
@@ -17,6 +19,7 @@ const zhCN: LocaleResource = {
   ...tasksZhCN,
   ...recordsZhCN,
   ...restoresZhCN,
+  ...nodesZhCN,
   common: {
     appName: 'BackupX',
     save: '保存',
@@ -419,6 +422,7 @@ const zhCN: LocaleResource = {
   },
   errors: {
     ...backupErrorsZhCN,
+    ...clusterErrorsZhCN,
     INVALID_INPUT: '部分输入无效，请检查表单后重试。',
     INVALID_JSON: '服务器无法解析该请求。',
     INVALID_ID: '请求中的标识无效。',

@@ -32,6 +32,7 @@ import { apiCall } from '../../api/client.ts';
 import { formatBytes, formatDateTime, formatDuration } from '../../lib/format.ts';
 import { useDurationUnits } from '../../lib/useFormatters.ts';
 import { LoadError } from '../../components/LoadError.tsx';
+import { useNodeName } from '../nodes/nodeUi.tsx';
 import { LiveLog } from './LiveLog.tsx';
 import { BackupKindTag, LockedTag, RunStatusTag, TaskTypeTag } from './recordUi.tsx';
 import type { useRecordActions } from './useRecordActions.tsx';
@@ -64,6 +65,7 @@ export function RecordDetailDrawer({
 }: RecordDetailDrawerProps) {
   const { t } = useTranslation();
   const units = useDurationUnits();
+  const nodeName = useNodeName();
   const queryClient = useQueryClient();
   const detail = useQuery({
     queryKey: ['records', 'detail', recordId],
@@ -153,7 +155,11 @@ export function RecordDetailDrawer({
           },
         ]
       : []),
-    { key: 'node', label: t('records.detail.node'), children: t('tasks.masterNode') },
+    {
+      key: 'node',
+      label: t('records.detail.node'),
+      children: <span data-testid="record-detail-node">{nodeName(item.nodeId)}</span>,
+    },
     { key: 'file', label: t('records.detail.fileName'), children: mono(item.fileName) ?? none },
     {
       key: 'size',

@@ -45,6 +45,7 @@ import { RecordDetailDrawer } from './RecordDetailDrawer.tsx';
 import { RestoreModal } from './RestoreModal.tsx';
 import { BackupKindTag, LockedTag, RunStatusTag, shortChecksum } from './recordUi.tsx';
 import { useRecordActions } from './useRecordActions.tsx';
+import { RecordNodeTag } from '../nodes/nodeUi.tsx';
 
 type RangeValue = GetProps<typeof DatePicker.RangePicker>['value'];
 
@@ -148,6 +149,7 @@ export function RecordsPage() {
             <RunStatusTag status={record.status} testId={`record-status-${String(record.id)}`} />
             {record.locked ? <LockedTag testId={`record-locked-${String(record.id)}`} /> : null}
             <BackupKindTag kind={record.backupKind} />
+            <RecordNodeTag nodeId={record.nodeId} testId={`record-node-${String(record.id)}`} />
           </Flex>
         </Flex>
       ),

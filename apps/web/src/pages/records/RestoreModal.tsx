@@ -4,8 +4,8 @@
  * record with its live log.
  */
 import { useEffect, useState } from 'react';
-import { Alert, App, Button, Descriptions, Flex, Form, Input, Modal, Typography } from 'antd';
-import { FolderOpenOutlined, RollbackOutlined } from '@ant-design/icons';
+import { Alert, App, Button, Descriptions, Flex, Form, Input, Modal, Tag, Typography } from 'antd';
+import { CloudServerOutlined, FolderOpenOutlined, RollbackOutlined } from '@ant-design/icons';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
@@ -15,6 +15,7 @@ import { apiCall } from '../../api/client.ts';
 import { formatBytes } from '../../lib/format.ts';
 import { errorText } from '../../lib/i18n-helpers.ts';
 import { useFieldErrors } from '../../lib/useFieldErrors.ts';
+import { useNodeName } from '../nodes/nodeUi.tsx';
 import { DirectoryPicker } from '../tasks/DirectoryPicker.tsx';
 import { isAbsolutePath } from '../tasks/taskForm.ts';
 import { TaskTypeTag } from './recordUi.tsx';
@@ -38,6 +39,7 @@ const PREVIEW_PATHS = 6;
 export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalProps) {
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const nodeName = useNodeName();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [form] = Form.useForm<RestoreValues>();
@@ -123,7 +125,7 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
                 label: t('tasks.detail.type'),
                 children: <TaskTypeTag type={record.taskType} />,
               },
-              { key: 'node', label: t('records.restore.node'), children: t('tasks.masterNode') },
+              { key: 'node', label: t('records.restore.node'), children: nodeName(record.nodeId) },
               {
                 key: 'file',
                 label: t('records.restore.source'),
@@ -171,7 +173,7 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
             {isFile ? (
               <Form.Item
                 label={t('records.restore.targetPath')}
-                extra={t('records.restore.targetPathHelp')}
+                extra={t('records.restore.targetPathHelp', { name: nodeName(record.nodeId) })}
                 style={{ marginBottom: 0 }}
               >
                 <Flex gap={8}>
@@ -213,6 +215,12 @@ export function RestoreModal({ record, selectedPaths, onClose }: RestoreModalPro
             <DirectoryPicker
               open
               mode="directory"
+              source={record.nodeId > 0 ? record.nodeId : null}
+              subtitle={
+                <Tag icon={<CloudServerOutlined />} style={{ marginInlineEnd: 0 }}>
+                  {nodeName(record.nodeId)}
+                </Tag>
+              }
               initialPath={form.getFieldValue('targetPath') as string | undefined}
               onClose={() => setPicking(false)}
               onSelect={(path) => form.setFieldValue('targetPath', path)}

@@ -33,6 +33,7 @@ import { formatDateTime, formatDuration } from '../../lib/format.ts';
 import { useDurationUnits } from '../../lib/useFormatters.ts';
 import { LiveLog } from '../records/LiveLog.tsx';
 import { RunStatusTag } from '../records/recordUi.tsx';
+import { RecordNodeTag, useNodeName } from '../nodes/nodeUi.tsx';
 
 const PAGE_SIZES = [20, 50, 100];
 const recordLink = (id: number) => `/backup/records?recordId=${String(id)}`;
@@ -104,9 +105,10 @@ export function RestoresPage() {
           >
             {restore.taskName || `#${String(restore.taskId)}`}
           </Typography.Link>
-          <span>
+          <Flex gap={4} wrap>
             <RunStatusTag status={restore.status} testId={`restore-status-${String(restore.id)}`} />
-          </span>
+            <RecordNodeTag nodeId={restore.nodeId} testId={`restore-node-${String(restore.id)}`} />
+          </Flex>
         </Flex>
       ),
     },
@@ -296,6 +298,7 @@ export function RestoresPage() {
 
 function RestoreDetailDrawer({ restoreId, onClose }: { restoreId: number | null; onClose: () => void }) {
   const { t } = useTranslation();
+  const nodeName = useNodeName();
   const units = useDurationUnits();
   const queryClient = useQueryClient();
   const detail = useQuery({
@@ -358,7 +361,7 @@ function RestoreDetailDrawer({ restoreId, onClose }: { restoreId: number | null;
           },
         ]
       : []),
-    { key: 'node', label: t('records.detail.node'), children: t('tasks.masterNode') },
+    { key: 'node', label: t('records.detail.node'), children: nodeName(item.nodeId) },
     { key: 'by', label: t('restores.columns.triggeredBy'), children: item.triggeredBy || t('common.none') },
     { key: 'started', label: t('records.columns.started'), children: formatDateTime(item.startedAt) },
     { key: 'completed', label: t('records.columns.completed'), children: formatDateTime(item.completedAt) },

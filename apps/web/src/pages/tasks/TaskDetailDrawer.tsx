@@ -10,6 +10,7 @@ import { apiCall } from '../../api/client.ts';
 import { formatDateTime, formatRelativeTime } from '../../lib/format.ts';
 import { LoadError } from '../../components/LoadError.tsx';
 import { TaskStatusTag, TaskTypeTag } from '../records/recordUi.tsx';
+import { TaskRunsOn } from '../nodes/nodeUi.tsx';
 import { isServerDatabase, parseTags } from './taskForm.ts';
 
 interface TaskDetailDrawerProps {
@@ -59,7 +60,7 @@ export function TaskDetailDrawer({
     const gfs = [item.keepDaily, item.keepWeekly, item.keepMonthly, item.keepYearly];
     const overview: DescriptionsProps['items'] = [
       { key: 'type', label: t('tasks.detail.type'), children: <TaskTypeTag type={item.type} /> },
-      { key: 'node', label: t('tasks.detail.sourceServer'), children: t('tasks.masterNode') },
+      { key: 'node', label: t('tasks.detail.sourceServer'), children: <TaskRunsOn task={item} full /> },
       {
         key: 'schedule',
         label: t('tasks.detail.schedule'),

@@ -42,8 +42,11 @@ import type { TaskDetail, TaskType } from '@backupx/contract';
 import { apiCall, isApiError } from '../../api/client.ts';
 import { errorText } from '../../lib/i18n-helpers.ts';
 import { LoadError } from '../../components/LoadError.tsx';
+import { NODE_RPC_TIMEOUT_MS } from '../nodes/nodeLogic.ts';
+import { useNodes } from '../nodes/nodeUi.tsx';
 import { CronInput } from './CronInput.tsx';
 import { DirectoryPicker } from './DirectoryPicker.tsx';
+import { RunOnFields } from './RunOnFields.tsx';
 import {
   bodyFromValues,
   defaultPorts,
@@ -68,7 +71,7 @@ const windowExamples = [
 ];
 
 const stepFieldNames: readonly (readonly string[])[] = [
-  ['name', 'type', 'cronExpr', 'enabled'],
+  ['name', 'type', 'runOn', 'nodeId', 'nodePoolTag', 'cronExpr', 'enabled'],
   [
     'sourcePaths',
     'excludePatterns',
@@ -113,6 +116,8 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
   const verifyEnabled = Form.useWatch('verifyEnabled', form);
   const encrypt = Form.useWatch('encrypt', form);
   const dbNames = Form.useWatch('dbNames', form);
+  const runOn = Form.useWatch('runOn', form);
+  const nodeId = Form.useWatch('nodeId', form);
 
   const detail = useQuery({
     queryKey: ['tasks', 'detail', taskId],
@@ -129,6 +134,15 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
     queryFn: ({ signal }) => apiCall(apiRoutes.tasks.tags, { signal }),
     enabled: open,
   });
+  const nodes = useNodes({ enabled: open });
+  const chosenNode = runOn === 'node' ? nodes.data?.find((node) => node.id === nodeId) : undefined;
+  /**
+   * Whose file system the pickers browse and where discovery runs: the chosen remote node, else
+   * the master. A pool picks its node at run time, so there is nothing to browse.
+   */
+  const remoteNodeId = chosenNode && !chosenNode.isLocal ? chosenNode.id : null;
+  const isPool = runOn === 'pool';
+  const placeName = chosenNode && !chosenNode.isLocal ? chosenNode.name : t('tasks.masterNode');
 
   const loadedTask = isEdit ? detail.data : undefined;
   // The page mounts a fresh drawer for every opening (a new `key`): only the stored task is loaded here.
@@ -187,7 +201,9 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           user: values.dbUser.trim(),
           password: values.dbPassword,
           ...(taskId !== null && values.dbPassword === '' ? { taskId } : {}),
+          ...(remoteNodeId !== null ? { nodeId: remoteNodeId } : {}),
         },
+        ...(remoteNodeId !== null ? { timeoutMs: NODE_RPC_TIMEOUT_MS } : {}),
       });
     },
     onSuccess: (result) => {
@@ -260,14 +276,13 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           ))}
         </Radio.Group>
       </Form.Item>
-      <Form.Item label={t('tasks.form.sourceServer')} extra={t('tasks.form.sourceServerHelp')}>
-        <Input
-          value={t('tasks.masterNode')}
-          disabled
-          prefix={<CloudServerOutlined />}
-          data-testid="task-source-server"
-        />
-      </Form.Item>
+      <RunOnFields
+        nodes={nodes.data}
+        loading={nodes.isPending}
+        error={nodes.isError ? nodes.error : null}
+        onRetry={() => void nodes.refetch()}
+        onChange={() => setDiscovered([])}
+      />
       <Form.Item
         name="cronExpr"
         label={t('tasks.form.schedule')}
@@ -308,7 +323,15 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         ]}
       >
         {(fields, { add, remove }, { errors }) => (
-          <Form.Item label={t('tasks.form.sourcePaths')} required extra={t('tasks.form.sourcePathsHelp')}>
+          <Form.Item
+            label={t('tasks.form.sourcePaths')}
+            required
+            extra={
+              isPool
+                ? t('tasks.form.sourcePathsPoolHelp')
+                : t('tasks.form.sourcePathsHelp', { name: placeName })
+            }
+          >
             {fields.map((field, index) => (
               <Flex key={field.key} gap={8} style={{ marginBottom: 8 }}>
                 <Form.Item
@@ -331,10 +354,13 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
                     data-testid={`task-source-path-${String(index)}`}
                   />
                 </Form.Item>
-                <Tooltip title={t('tasks.form.browse')}>
+                <Tooltip
+                  title={isPool ? t('tasks.form.browsePool') : t('tasks.form.browseOn', { name: placeName })}
+                >
                   <Button
                     icon={<FolderOpenOutlined />}
                     aria-label={t('tasks.form.browse')}
+                    disabled={isPool}
                     onClick={() => setPicker({ mode: 'directory', target: index })}
                     data-testid={`task-source-browse-${String(index)}`}
                   />
@@ -397,13 +423,16 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         >
           <Input placeholder="/var/lib/app/data.db" className="bx-mono" data-testid="task-db-path" />
         </Form.Item>
-        <Button
-          icon={<FolderOpenOutlined />}
-          onClick={() => setPicker({ mode: 'file', target: 'dbPath' })}
-          data-testid="task-db-path-browse"
-        >
-          {t('tasks.form.browse')}
-        </Button>
+        <Tooltip title={isPool ? t('tasks.form.browsePool') : t('tasks.form.browseOn', { name: placeName })}>
+          <Button
+            icon={<FolderOpenOutlined />}
+            disabled={isPool}
+            onClick={() => setPicker({ mode: 'file', target: 'dbPath' })}
+            data-testid="task-db-path-browse"
+          >
+            {t('tasks.form.browse')}
+          </Button>
+        </Tooltip>
       </Flex>
     </Form.Item>
   );
@@ -484,19 +513,24 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
             />
           </Form.Item>
           {discoverableTypes.includes(type) ? (
-            <Button
-              icon={<SearchOutlined />}
-              loading={discover.isPending}
-              onClick={() => {
-                void form
-                  .validateFields([['dbHost'], ['dbPort'], ['dbUser']])
-                  .then(() => discover.mutate())
-                  .catch(() => undefined);
-              }}
-              data-testid="task-db-discover"
+            <Tooltip
+              title={isPool ? t('tasks.form.discoverPool') : t('tasks.form.discoverOn', { name: placeName })}
             >
-              {t('tasks.form.discover')}
-            </Button>
+              <Button
+                icon={<SearchOutlined />}
+                disabled={isPool}
+                loading={discover.isPending}
+                onClick={() => {
+                  void form
+                    .validateFields([['dbHost'], ['dbPort'], ['dbUser']])
+                    .then(() => discover.mutate())
+                    .catch(() => undefined);
+                }}
+                data-testid="task-db-discover"
+              >
+                {t('tasks.form.discover')}
+              </Button>
+            </Tooltip>
           ) : null}
         </Flex>
       </Form.Item>
@@ -655,7 +689,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           type="info"
           showIcon
           style={{ marginTop: -8, marginBottom: 16 }}
-          title={t('tasks.form.encryptHelp')}
+          title={runOn === 'master' ? t('tasks.form.encryptHelp') : t('tasks.form.encryptRemoteHelp')}
         />
       ) : null}
       {type === 'file' ? (
@@ -891,6 +925,12 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         <DirectoryPicker
           open
           mode={picker.mode}
+          source={remoteNodeId}
+          subtitle={
+            <Tag icon={<CloudServerOutlined />} style={{ marginInlineEnd: 0 }} data-testid="picker-node">
+              {placeName}
+            </Tag>
+          }
           initialPath={
             picker.target === 'dbPath'
               ? (form.getFieldValue('dbPath') as string)

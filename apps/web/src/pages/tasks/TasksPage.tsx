@@ -48,6 +48,7 @@ import { LoadError } from '../../components/LoadError.tsx';
 import { formatDateTime, formatRelativeTime } from '../../lib/format.ts';
 import { errorText } from '../../lib/i18n-helpers.ts';
 import { TaskStatusTag, TaskTypeTag } from '../records/recordUi.tsx';
+import { TaskRunsOn } from '../nodes/nodeUi.tsx';
 import { TaskDetailDrawer } from './TaskDetailDrawer.tsx';
 import { TaskFormDrawer } from './TaskFormDrawer.tsx';
 import { matchesAllTags, parseTags } from './taskForm.ts';
@@ -231,9 +232,7 @@ export function TasksPage() {
           </Typography.Link>
           <Flex gap={4} wrap align="center">
             <TaskTypeTag type={task.type} />
-            <Typography.Text type="secondary" style={{ fontSize: 12, whiteSpace: 'nowrap' }}>
-              {t('tasks.masterShort')}
-            </Typography.Text>
+            <TaskRunsOn task={task} testId={`task-runs-on-${String(task.id)}`} />
           </Flex>
         </Flex>
       ),

@@ -126,6 +126,48 @@ describe('task form conversion', () => {
   });
 });
 
+describe('run on', () => {
+  it('reads the master, a node or a pool from a stored task', () => {
+    expect(valuesFromDetail(detail())).toMatchObject({ runOn: 'master', nodeId: null, nodePoolTag: '' });
+    expect(valuesFromDetail(detail({ nodeId: 7, nodeName: 'web-1' }))).toMatchObject({
+      runOn: 'node',
+      nodeId: 7,
+    });
+    expect(valuesFromDetail(detail({ nodePoolTag: 'eu' }))).toMatchObject({
+      runOn: 'pool',
+      nodeId: null,
+      nodePoolTag: 'eu',
+    });
+  });
+
+  it('sends exactly one of node and pool, and clears both for the master', () => {
+    const values = { ...defaultTaskValues(), name: 'x', sourcePaths: ['/a'], storageTargetIds: [1] };
+    expect(bodyFromValues({ ...values, runOn: 'node', nodeId: 7, nodePoolTag: 'eu' }, 'edit')).toMatchObject({
+      nodeId: 7,
+      nodePoolTag: '',
+    });
+    expect(
+      bodyFromValues({ ...values, runOn: 'pool', nodeId: 7, nodePoolTag: ' eu ' }, 'edit'),
+    ).toMatchObject({
+      nodeId: 0,
+      nodePoolTag: 'eu',
+    });
+    expect(
+      bodyFromValues({ ...values, runOn: 'master', nodeId: 7, nodePoolTag: 'eu' }, 'edit'),
+    ).toMatchObject({
+      nodeId: 0,
+      nodePoolTag: '',
+    });
+  });
+
+  it('keeps the encryption switch on a remote node', () => {
+    const values = { ...defaultTaskValues(), name: 'x', sourcePaths: ['/a'], storageTargetIds: [1] };
+    expect(bodyFromValues({ ...values, runOn: 'node', nodeId: 7, encrypt: true }, 'create').encrypt).toBe(
+      true,
+    );
+  });
+});
+
 describe('taskFieldErrors', () => {
   it('maps validation details, codes and messages to form fields', () => {
     expect(
@@ -154,6 +196,8 @@ describe('taskFieldErrors', () => {
 
   it('knows the step of each field', () => {
     expect(stepOfField('cronExpr')).toBe(0);
+    expect(stepOfField('nodeId')).toBe(0);
+    expect(stepOfField('nodePoolTag')).toBe(0);
     expect(stepOfField('dbNames')).toBe(1);
     expect(stepOfField('storageTargetIds')).toBe(2);
   });

@@ -31,6 +31,9 @@ export const discoverableTypes: readonly TaskType[] = ['mysql', 'postgresql'];
 export const isServerDatabase = (type: TaskType): boolean =>
   type === 'mysql' || type === 'postgresql' || type === 'saphana' || type === 'mongodb';
 
+/** Where a task runs: the master itself, one node, or any online node of a pool (SPEC §5.4). */
+export type RunOn = 'master' | 'node' | 'pool';
+
 export type HanaBackupType = 'data' | 'log';
 export type HanaBackupLevel = 'full' | 'incremental' | 'differential';
 
@@ -39,6 +42,11 @@ export interface TaskFormValues {
   type: TaskType;
   enabled: boolean;
   cronExpr: string;
+  runOn: RunOn;
+  /** The node of `runOn: 'node'`. */
+  nodeId: number | null;
+  /** The label of `runOn: 'pool'`. */
+  nodePoolTag: string;
   sourcePaths: string[];
   /** One pattern per line. */
   excludePatterns: string;
@@ -79,6 +87,9 @@ export const defaultTaskValues = (): TaskFormValues => ({
   type: 'file',
   enabled: true,
   cronExpr: cronPresets[0],
+  runOn: 'master',
+  nodeId: null,
+  nodePoolTag: '',
   sourcePaths: [''],
   excludePatterns: '',
   dbHost: '127.0.0.1',
@@ -144,6 +155,9 @@ export function valuesFromDetail(task: TaskDetail): TaskFormValues {
     type: task.type,
     enabled: task.enabled,
     cronExpr: task.cronExpr,
+    runOn: task.nodeId > 0 ? 'node' : task.nodePoolTag.trim() !== '' ? 'pool' : 'master',
+    nodeId: task.nodeId > 0 ? task.nodeId : null,
+    nodePoolTag: task.nodeId > 0 ? '' : task.nodePoolTag,
     sourcePaths: task.sourcePaths.length > 0 ? [...task.sourcePaths] : [''],
     excludePatterns: task.excludePatterns.join('\n'),
     dbHost: task.dbHost,
@@ -225,7 +239,9 @@ export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'):
           }
         : {},
     storageTargetIds: [...values.storageTargetIds],
-    nodeId: 0,
+    // Both are always sent, so switching back to the master clears a stored node or pool.
+    nodeId: values.runOn === 'node' ? (values.nodeId ?? 0) : 0,
+    nodePoolTag: values.runOn === 'pool' ? values.nodePoolTag.trim() : '',
     compression: values.compression,
     backupMode: isFile ? values.backupMode : 'full',
     diffFullIntervalDays: count(values.diffFullIntervalDays, 7),
@@ -251,7 +267,7 @@ export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'):
 
 /** Fields of each step of the form drawer (0 basics, 1 source, 2 storage & policy). */
 const stepFields: readonly (readonly string[])[] = [
-  ['name', 'type', 'enabled', 'cronExpr'],
+  ['name', 'type', 'enabled', 'cronExpr', 'runOn', 'nodeId', 'nodePoolTag'],
   [
     'sourcePaths',
     'sourcePath',
@@ -299,6 +315,8 @@ const byCode: Record<string, string> = {
   BACKUP_TASK_REPOSITORY_UNSUPPORTED: 'backupMode',
   BACKUP_TASK_REPOSITORY_REMOTE_UNSUPPORTED: 'backupMode',
   BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED: 'encrypt',
+  NODE_NOT_FOUND: 'nodeId',
+  NODE_POOL_EMPTY: 'nodePoolTag',
 };
 
 /**

@@ -1,0 +1,35 @@
+/** 集群（节点、Agent、安装令牌）相关错误码的中文说明，展开到 zh-CN.ts 的 `errors` 中。 */
+import type { clusterErrorsEnUS } from './errors-cluster.en-US.ts';
+import type { DeepStrings } from './locale-types.ts';
+
+export const clusterErrorsZhCN: DeepStrings<typeof clusterErrorsEnUS> = {
+  NODE_NOT_FOUND: '该节点不存在（或已被删除）。',
+  NODE_DUPLICATE_NAME: '已有其他节点（或本批次中的其他名称）使用此名称。',
+  NODE_NAME_TOO_LONG: '节点名称最多 128 个字符。',
+  NODE_BATCH_EMPTY: '请至少输入一个名称。',
+  NODE_BATCH_TOO_MANY: '每批最多创建 50 个节点。',
+  NODE_DELETE_LOCAL: 'Master 自身的节点不能删除。',
+  NODE_HAS_TASKS: '仍有任务绑定到此节点。请先将这些任务迁移到其他节点或删除。',
+  NODE_ROTATE_LOCAL: 'Master 自身的节点没有可轮换的 Agent 令牌。',
+  NODE_OFFLINE: '节点离线：其 Agent 最近没有发送心跳。',
+  NODE_POOL_EMPTY: '没有带有该节点池标签的在线节点。',
+  NODE_FS_READ_ERROR: '节点无法读取此目录。',
+  NODE_INVALID_TOKEN: 'Agent 令牌无效或已过期。',
+  AGENT_COMMAND_NOT_FOUND: '该 Agent 命令不存在（或已被删除）。',
+  AGENT_COMMAND_FORBIDDEN: '该命令属于其他节点。',
+  AGENT_COMMAND_TIMEOUT: 'Agent 未能及时响应，可能正在执行备份或无法连接。',
+  AGENT_COMMAND_ENQUEUE_FAILED: '无法为该节点创建命令。',
+  BACKUP_TASK_FORBIDDEN: '该任务未绑定到此节点。',
+  BACKUP_RECORD_FORBIDDEN: '该备份记录属于其他节点。',
+  BACKUP_STORAGE_TARGET_FORBIDDEN: '该存储目标不属于此任务。',
+  BACKUP_RECORD_STATUS_INVALID: '记录状态只能是 running、success 或 failed。',
+  BACKUP_RECORD_CROSS_NODE_LOCAL_DISK: '该备份位于远程节点的本地磁盘，Master 无法读取，请在该节点上恢复。',
+  AGENT_STORAGE_TRANSFER_MODE_INVALID: '上报的传输模式与存储目标不符。',
+  AGENT_ARTIFACT_INVALID: 'Agent 上报的备份文件无效。',
+  AGENT_ARTIFACT_INVALID_PATH: 'Agent 上报的存储路径无效。',
+  CONTENT_LENGTH_REQUIRED: '上传必须声明内容长度。',
+  RESTORE_RECORD_FORBIDDEN: '该恢复记录属于其他节点。',
+  INSTALL_TOKEN_RATE_LIMITED: '每个节点每分钟最多生成 5 条安装命令，请稍后再试。',
+  INSTALL_TOKEN_INVALID: '安装命令已被使用或已过期，请重新生成。',
+  INSTALL_OPTIONS_INVALID: '安装选项无效（Master 地址、代理或 CA 路径）。',
+};
