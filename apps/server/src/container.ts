@@ -4,6 +4,7 @@ import type { MasterConfig } from './config/schema.ts';
 import { parseDurationMs } from './config/duration.ts';
 import { migrateToLatest, openDatabase, pingDatabase, type OpenedDatabase } from './db/database.ts';
 import { toIso, type Clock } from './lib/clock.ts';
+import { AppError } from './lib/errors.ts';
 import { SecretBox, deriveEncryptionKey, hmacSha256Hex } from './lib/crypto.ts';
 import { resolveSecrets, type MasterSecrets } from './bootstrap/secrets.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
@@ -410,7 +411,9 @@ export const createContainer = async (input: ContainerInput) => {
     clock,
     childEnv: childProcessEnv(),
     onNode: async (nodeId, discoverInput) => {
-      const node = await nodes.findNode(nodeId);
+      const node = await nodesRepository.findById(nodeId);
+      if (node === undefined)
+        throw new AppError('DATABASE_DISCOVERY_FAILED', `node ${nodeId} does not exist`);
       return node.isLocal === 1 ? null : nodes.discoverOnNode(nodeId, discoverInput);
     },
   });
