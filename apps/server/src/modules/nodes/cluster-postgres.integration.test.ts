@@ -112,11 +112,18 @@ describe('cluster on PostgreSQL with two masters', () => {
     expect(record?.status, `${record?.errorMessage ?? ''}\n${record?.logContent ?? ''}`).toBe('success');
     // A master-relay target: the agent streamed the artifact to a master, which wrote it.
     expect(record?.storageTransferMode).toBe('master_relay');
-    const command = await first.container.database.db
-      .selectFrom('agentCommands')
-      .select(['createdAt', 'dispatchedAt', 'status'])
-      .where('backupRecordId', '=', run.body.data.id)
-      .executeTakeFirstOrThrow();
+    // The agent reports the record first and its command result right after: wait for both.
+    const readCommand = () =>
+      first.container.database.db
+        .selectFrom('agentCommands')
+        .select(['createdAt', 'dispatchedAt', 'status'])
+        .where('backupRecordId', '=', run.body.data.id)
+        .executeTakeFirstOrThrow();
+    let command = await readCommand();
+    for (let attempt = 0; attempt < 100 && command.status === 'dispatched'; attempt += 1) {
+      await sleep(100);
+      command = await readCommand();
+    }
     expect(command.status).toBe('succeeded');
     // Queued on one master, claimed through the other: well before a 5 s short-poll interval.
     expect(Date.parse(command.dispatchedAt ?? '') - Date.parse(command.createdAt)).toBeLessThan(5000);
