@@ -67,7 +67,7 @@ import { createNodesRepository } from './modules/nodes/nodes.repository.ts';
 import { createAgentCommandsRepository } from './modules/nodes/agent-commands.repository.ts';
 import { createCommandQueue } from './modules/nodes/command-queue.ts';
 import { createNodesService } from './modules/nodes/nodes.service.ts';
-import { createAgentService, type AgentService } from './modules/nodes/agent.service.ts';
+import { createAgentService } from './modules/nodes/agent.service.ts';
 import { createInstallTokensService } from './modules/nodes/install-tokens.service.ts';
 import { createAgentPackageBuilder } from './modules/nodes/agent-package.ts';
 import { registerNodeRoutes } from './modules/nodes/nodes.routes.ts';
@@ -256,8 +256,6 @@ export const createContainer = async (input: ContainerInput) => {
   });
   stoppers.push(() => signals.close());
   const nodesRepository = createNodesRepository(db);
-  // Set once the agent protocol exists (it needs the runs module, which needs the queue).
-  const late: { agentProtocol?: AgentService } = {};
   const commands = createCommandQueue({
     repository: createAgentCommandsRepository(db, opened.dialect),
     signals,
@@ -266,10 +264,6 @@ export const createContainer = async (input: ContainerInput) => {
     leaseMs: ms(config.cluster.command_timeout, 600_000),
     pendingTimeoutMs: ms(config.cluster.command_timeout, 600_000),
     rpcTimeoutMs: ms(config.cluster.rpc_timeout, 15_000),
-    maxConcurrentOf: async (nodeId) => (await nodesRepository.findById(nodeId))?.maxConcurrent ?? 0,
-    onTimedOut: async (command) => {
-      await late.agentProtocol?.onCommandTimedOut(command);
-    },
   });
   stoppers.push(() => commands.stop());
   const nodes = createNodesService({
@@ -353,7 +347,7 @@ export const createContainer = async (input: ContainerInput) => {
     targets: storageTargets,
     backups: runsModule.backups,
     restores: runsModule.restores,
-    runs: () => runs,
+    runs,
     backupHub,
     restoreHub,
     secretBox,
@@ -367,7 +361,6 @@ export const createContainer = async (input: ContainerInput) => {
     version: input.version,
     defaultBandwidthLimit: config.backup.bandwidth_limit,
   });
-  late.agentProtocol = agentProtocol;
   const installTokens = createInstallTokensService({
     db,
     nodes,
@@ -379,7 +372,7 @@ export const createContainer = async (input: ContainerInput) => {
   const monitorMs = ms(config.cluster.monitor_interval, 15_000);
   nodes.start(monitorMs);
   stoppers.push(() => nodes.stop());
-  commands.start(Math.min(monitorMs, 30_000));
+  commands.start(Math.min(monitorMs, 30_000), (command) => agentProtocol.onCommandTimedOut(command));
 
   // Backup tasks and their cron schedule; the runs module starts the runs and cleans artifacts.
   const taskScheduler = createTaskScheduler({

@@ -32,6 +32,7 @@ export * from './sources/files/file-source.ts';
 export * from './sources/files/file-restore.ts';
 export * from './sources/files/manifest.ts';
 export * from './sources/files/glob.ts';
+export * from './sources/files/source-size.ts';
 export * from './verify/tar-verifier.ts';
 // Backends are loaded lazily through the registry; import one directly as
 // `@backupx/engine/storage/<name>` when its extra helpers are needed.

@@ -52,10 +52,21 @@ export const finalFileName = (
 export const masterObjectKey = (taskType: string, startedAt: Date, fileName: string): string =>
   `BackupX/${taskType}/${keyDate(startedAt)}/${fileName}`;
 
+/** The task type as it appears in object keys: BackupX's legacy `pgsql` is `postgresql`. */
+export const storageTypeLabel = (taskType: string): string =>
+  taskType === 'pgsql' ? 'postgresql' : taskType;
+
+/**
+ * The namespace an agent-executed run writes in: `BackupX/<type>/<YYMMDD>/records/<recordId>/`.
+ * Everything under it belongs to that one record, so it can be cleaned up without knowing names.
+ */
+export const agentRecordPrefix = (taskType: string, startedAt: Date, recordId: number): string =>
+  `BackupX/${taskType}/${keyDate(startedAt)}/records/${recordId}/`;
+
 /** Object key of an agent-executed backup: `BackupX/<type>/<YYMMDD>/records/<recordId>/<file>`. */
 export const agentObjectKey = (
   taskType: string,
   startedAt: Date,
   recordId: number,
   fileName: string,
-): string => `BackupX/${taskType}/${keyDate(startedAt)}/records/${recordId}/${fileName}`;
+): string => `${agentRecordPrefix(taskType, startedAt, recordId)}${fileName}`;

@@ -3,36 +3,7 @@
  * backups count raw archive bytes against the size of the source tree (summed beside the run,
  * as the master does for its own runs); other sources report bytes and speed without a percent.
  */
-import { lstat, readdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { AgentProgress, TransferProgress } from '../protocol-types.ts';
-
-/** Entries looked at, at most: beyond this the estimate is abandoned (huge trees). */
-const MAX_ENTRIES = 500_000;
-
-/** Sum of regular-file sizes under the sources; null when it gives up or fails. */
-export const estimateSourceBytes = async (
-  sources: readonly string[],
-  signal: AbortSignal,
-): Promise<number | null> => {
-  let total = 0;
-  let entries = 0;
-  const pending = [...sources];
-  try {
-    while (pending.length > 0) {
-      if (signal.aborted || entries > MAX_ENTRIES) return null;
-      const current = pending.pop() as string;
-      const info = await lstat(current);
-      entries += 1;
-      if (info.isFile()) total += info.size;
-      else if (info.isDirectory())
-        for (const name of await readdir(current).catch(() => [])) pending.push(path.join(current, name));
-    }
-    return total;
-  } catch {
-    return null;
-  }
-};
 
 /** Tracks raw bytes against an estimate and converts the pipeline's progress for the protocol. */
 export const createProgressEstimator = () => {

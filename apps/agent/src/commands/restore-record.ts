@@ -30,12 +30,13 @@ import {
   type SourceContext,
   type StorageBackend,
   type StoredArtifact,
+  storageTypeLabel,
 } from '@backupx/engine';
 import type { AgentRestoreUpdate } from '../master-client.ts';
 import { positiveInt } from './payload.ts';
 import { createRelaySource } from './relay-target.ts';
 import { failureMessage, restoreChannel, runLoggerFor, truncate } from './run-log.ts';
-import { connectionOf, parseExtraConfig, sourcePathsOf, typeLabel } from './task-source.ts';
+import { connectionOf, parseExtraConfig, sourcePathsOf } from './task-source.ts';
 import type { CommandContext, CommandExecutor } from './types.ts';
 
 export const MASTER_KEY_RESTORE_MESSAGE =
@@ -76,7 +77,7 @@ const restoreDatabase = async (
   sourceCtx.log('info', `artifact verified (sha256 ${spec.checksum || 'not recorded'})`);
   const input: Readable = createReadStream(spooled);
   try {
-    switch (typeLabel(spec.type)) {
+    switch (storageTypeLabel(spec.type)) {
       case 'mysql':
         await restoreMysql(sourceCtx, connectionOf(spec), input);
         break;
@@ -133,7 +134,7 @@ export const restoreRecord: CommandExecutor = async (ctx, payload) => {
       fileName: spec.fileName,
       sha256: spec.checksum,
     };
-    if (typeLabel(spec.type) === 'file') {
+    if (storageTypeLabel(spec.type) === 'file') {
       const { stream } = await openArtifact(artifact, options);
       try {
         const targetPath = spec.targetPath?.trim() ?? '';

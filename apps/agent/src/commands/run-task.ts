@@ -16,24 +16,24 @@ import {
   agentObjectKey,
   createStorageBackend,
   encodeManifest,
+  estimateSourceBytes,
   finalFileName,
   runBackupPipeline,
+  uploadIdOf,
   type SourceContext,
   type StorageBackend,
+  storageTypeLabel,
 } from '@backupx/engine';
 import { messageOf } from '../logger.ts';
 import { positiveInt } from './payload.ts';
-import { createProgressEstimator, estimateSourceBytes } from './progress.ts';
+import { createProgressEstimator } from './progress.ts';
 import { createRelayTarget } from './relay-target.ts';
 import { failureMessage, recordChannel, runLoggerFor, truncate } from './run-log.ts';
-import { compressionOf, openTaskSource, sourcePathsOf, typeLabel } from './task-source.ts';
+import { compressionOf, openTaskSource, sourcePathsOf } from './task-source.ts';
 import type { CommandExecutor } from './types.ts';
 
 /** The protocol's limit of `manifest` (agentRecordUpdateSchema). */
 const MAX_MANIFEST_CHARS = 64 * 1024 * 1024;
-
-/** Same convention as the master's uploads (`uploadIdOf`): partial objects name their record. */
-const uploadIdOf = (recordId: number): string => recordId.toString(16).padStart(12, '0');
 
 interface OpenedTarget {
   target: AgentStorageTarget;
@@ -111,7 +111,7 @@ export const runTask: CommandExecutor = async (ctx, payload) => {
     };
     const artifact = await openTaskSource(spec, sourceCtx);
     const compression = compressionOf(spec.compression);
-    const label = typeLabel(spec.type);
+    const label = storageTypeLabel(spec.type);
     const bandwidthLimit = spec.bandwidthLimit ?? ctx.nodeBandwidthLimit();
     // Like the master, the object key is on the record before the first byte is uploaded: if
     // this agent dies mid-upload, the master knows exactly what to clean up.

@@ -14,10 +14,8 @@ import {
   type DatabaseConnection,
   type SourceArtifact,
   type SourceContext,
+  storageTypeLabel,
 } from '@backupx/engine';
-
-/** The type name used in object keys and switches: BackupX's `pgsql` is `postgresql`. */
-export const typeLabel = (type: string): string => (type === 'pgsql' ? 'postgresql' : type);
 
 /**
  * A list field of the spec: a JSON array in a string (BackupX's shape), or a legacy list with
@@ -112,7 +110,7 @@ export interface TaskSourceSpec {
  * baseline manifest, so an agent cannot write a differential one.
  */
 export const openTaskSource = async (spec: TaskSourceSpec, ctx: SourceContext): Promise<SourceArtifact> => {
-  switch (typeLabel(spec.type)) {
+  switch (storageTypeLabel(spec.type)) {
     case 'file':
       return backupFiles(ctx, {
         taskName: spec.name,

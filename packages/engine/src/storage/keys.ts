@@ -21,6 +21,12 @@ export const joinRemotePath = (root: string, key: string): string => {
   return trimmedRoot === '' ? key : `${trimmedRoot}/${key}`;
 };
 
+/**
+ * The upload id of a record's puts, on the master and on agents alike: its temporary objects are
+ * `.<name>.backupx-<id>.partial`, so whoever cleans up after a dead run can name them.
+ */
+export const uploadIdOf = (recordId: number): string => recordId.toString(16).padStart(12, '0');
+
 /** A temporary sibling name for atomic writes: `<dir>/.<base>.backupx-<random>.partial`. */
 export const partialKeyFor = (key: string, random: string): string => {
   const slash = key.lastIndexOf('/');

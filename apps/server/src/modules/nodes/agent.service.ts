@@ -12,12 +12,13 @@ import type {
 } from '@backupx/contract';
 import type { KeyObject } from 'node:crypto';
 import type { BackupTaskRow, NodeRow } from '../../db/tables.ts';
+import { storageTypeLabel } from '@backupx/engine';
 import { AppError } from '../../lib/errors.ts';
 import { toIso, type Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { DecryptedStorageTarget } from '../storage-targets/storage-targets.service.ts';
 import { targetIdsOf, type TargetAccess, type TaskReader } from '../runs/artifacts.ts';
-import type { BackupRunner } from '../runs/backup-runner.ts';
+import { sourcePathsOf, type BackupRunner } from '../runs/backup-runner.ts';
 import type { LogHub, LogLevel } from '../runs/log-hub.ts';
 import type { RecordRow, RunsRepository } from '../runs/runs.repository.ts';
 import type { RestoreRunner } from '../runs/restore-runner.ts';
@@ -33,7 +34,7 @@ export interface AgentServiceDeps {
   targets: TargetAccess & { readDecrypted(id: number): Promise<DecryptedStorageTarget> };
   backups: BackupRunner;
   restores: RestoreRunner;
-  runs: () => RunsService;
+  runs: RunsService;
   backupHub: LogHub;
   restoreHub: LogHub;
   secretBox: SecretBox;
@@ -47,7 +48,6 @@ export interface AgentServiceDeps {
 }
 
 const TERMINAL = new Set(['success', 'failed']);
-const typeLabel = (type: string): string => (type === 'pgsql' ? 'postgresql' : type);
 const forbidden = (
   code: 'BACKUP_RECORD_FORBIDDEN' | 'RESTORE_RECORD_FORBIDDEN' | 'BACKUP_TASK_FORBIDDEN',
   what: string,
@@ -142,11 +142,12 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       !['running', 'success', 'failed'].includes(update.status)
     )
       throw new AppError('BACKUP_RECORD_STATUS_INVALID', `Unknown record status "${update.status}"`);
-    const taskTargets = new Set(await targetIdsOf(deps.tasks, task.id));
     const referenced = new Set<number>();
     if (update.storageTargetId !== undefined && update.storageTargetId > 0)
       referenced.add(update.storageTargetId);
     for (const result of update.storageUploadResults ?? []) referenced.add(result.storageTargetId);
+    // Most reports carry only log lines and progress: read the task's targets only when named.
+    const taskTargets = new Set(referenced.size === 0 ? [] : await targetIdsOf(deps.tasks, task.id));
     for (const id of referenced)
       if (!taskTargets.has(id))
         throw new AppError(
@@ -164,11 +165,11 @@ export const createAgentService = (deps: AgentServiceDeps) => {
         throw new AppError('AGENT_ARTIFACT_INVALID_PATH', `"${key}" is not a clean relative path`);
       if (
         expectedMode(targetId) === 'master_relay' &&
-        !inRecordNamespace(key, typeLabel(task.type), record.id)
+        !inRecordNamespace(key, storageTypeLabel(task.type), record.id)
       )
         throw new AppError(
           'AGENT_ARTIFACT_INVALID_PATH',
-          `"${key}" is outside BackupX/${typeLabel(task.type)}/<YYMMDD>/records/${String(record.id)}/`,
+          `"${key}" is outside BackupX/${storageTypeLabel(task.type)}/<YYMMDD>/records/${String(record.id)}/`,
         );
     };
     if (update.storageTransferMode !== undefined && update.storageTransferMode !== '') {
@@ -255,7 +256,7 @@ export const createAgentService = (deps: AgentServiceDeps) => {
     },
 
     async poll(node: NodeRow, waitSeconds: number, signal: AbortSignal): Promise<AgentCommand | null> {
-      return deps.commands.poll(node.id, waitSeconds * 1000, signal);
+      return deps.commands.poll(node, waitSeconds * 1000, signal);
     },
 
     async result(
@@ -267,8 +268,8 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       // The agent gave up on a run without reporting its record: end the record too.
       if (!input.success) {
         const reason = input.errorMessage ?? 'the agent reported a failure';
-        if (command.backupRecordId > 0) await deps.runs().failRemoteRun(command.backupRecordId, reason);
-        if (command.restoreRecordId > 0) await deps.runs().failRemoteRestore(command.restoreRecordId, reason);
+        if (command.backupRecordId > 0) await deps.runs.failRemoteRun(command.backupRecordId, reason);
+        if (command.restoreRecordId > 0) await deps.runs.failRemoteRestore(command.restoreRecordId, reason);
       }
     },
 
@@ -336,9 +337,11 @@ export const createAgentService = (deps: AgentServiceDeps) => {
         if (Object.keys(patch).length > 0)
           await repository.updateRunningRecord(recordId, { ...patch, updatedAt: now });
         // Copies the agent may have written (relayed or partial) are removed with the record's run.
-        await deps
-          .runs()
-          .failRemoteRun(recordId, update.errorMessage || 'the agent reported a failure', uploadResults);
+        await deps.runs.failRemoteRun(
+          recordId,
+          update.errorMessage || 'the agent reported a failure',
+          uploadResults,
+        );
         return;
       }
       if (patch.storagePath === undefined || checksum === undefined)
@@ -383,7 +386,7 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       const legacy = key.split('/');
       if (legacy.length === 4 && legacy[0] === 'BackupX' && /^\d{6}$/.test(legacy[2] ?? ''))
         key = [legacy[0], legacy[1], legacy[2], 'records', String(recordId), legacy[3]].join('/');
-      if (!isCleanRelativePath(key) || !inRecordNamespace(key, typeLabel(task.type), recordId))
+      if (!isCleanRelativePath(key) || !inRecordNamespace(key, storageTypeLabel(task.type), recordId))
         throw new AppError(
           'AGENT_ARTIFACT_INVALID_PATH',
           `"${input.objectKey}" is outside the record's namespace`,
@@ -439,14 +442,6 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       const task = await findTask(restore.taskId);
       const target = await deps.targets.readDecrypted(record.storageTargetId);
       const envelope = record.keyEnvelope;
-      const paths = (() => {
-        try {
-          const parsed: unknown = JSON.parse(task.sourcePaths || '[]');
-          return Array.isArray(parsed) ? parsed.filter((p): p is string => typeof p === 'string') : [];
-        } catch {
-          return [];
-        }
-      })();
       return {
         restoreRecordId: restore.id,
         backupRecordId: record.id,
@@ -454,7 +449,7 @@ export const createAgentService = (deps: AgentServiceDeps) => {
         taskName: task.name,
         type: task.type,
         sourcePath: task.sourcePath,
-        sourcePaths: paths,
+        sourcePaths: sourcePathsOf(task),
         dbHost: task.dbHost,
         dbPort: task.dbPort,
         dbUser: task.dbUser,
@@ -556,8 +551,8 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       restoreRecordId: number;
     }): Promise<void> {
       const message = 'Agent did not report status before timeout (node may be offline or crashed)';
-      if (command.backupRecordId > 0) await deps.runs().failRemoteRun(command.backupRecordId, message);
-      if (command.restoreRecordId > 0) await deps.runs().failRemoteRestore(command.restoreRecordId, message);
+      if (command.backupRecordId > 0) await deps.runs.failRemoteRun(command.backupRecordId, message);
+      if (command.restoreRecordId > 0) await deps.runs.failRemoteRestore(command.restoreRecordId, message);
     },
   };
 };

@@ -76,6 +76,21 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
       const restore = await get<RestoreDetail>(`/api/restore/records/${String(id)}`);
       return restore.status === 'running' ? undefined : restore;
     });
+  /** The agent's first log line has reached the record: the run is under way on the node. */
+  const waitAgentStarted = (recordId: number) =>
+    waitFor(`record ${String(recordId)} under way on its agent`, async () => {
+      const record = await get<RecordDetail>(`/api/backup/records/${String(recordId)}`);
+      return record.logContent.includes('[agent]') ? true : undefined;
+    });
+  /** The node's bandwidth limit (rclone syntax) throttles its agent: slow runs to act during. */
+  const setBandwidth = async (name: string, bandwidthLimit: string) => {
+    const response = await api().put(
+      `/api/nodes/${String(nodeIds.get(name))}`,
+      { name, bandwidthLimit },
+      { token: admin },
+    );
+    expect(response.status, response.text).toBe(200);
+  };
   const createTask = (body: Record<string, unknown>) =>
     post<{ id: number }>('/api/backup/tasks', {
       compression: 'zstd',
@@ -318,11 +333,7 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     const big = path.join(work, 'big');
     writeSampleTree(big, { files: 5, bigBytes: 24 * 1024 * 1024 });
     // 24 MiB at 4 MiB/s: about 6 s of upload.
-    await api().put(
-      `/api/nodes/${String(nodeIds.get('edge-1'))}`,
-      { name: 'edge-1', bandwidthLimit: '4M' },
-      { token: admin },
-    );
+    await setBandwidth('edge-1', '4M');
     const taskId = await createTask({
       name: 'edge slow',
       type: 'file',
@@ -332,10 +343,7 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
       nodeId: nodeIds.get('edge-1'),
     });
     const recordId = await runTask(taskId);
-    await waitFor('the slow backup to be under way', async () => {
-      const record = await get<RecordDetail>(`/api/backup/records/${String(recordId)}`);
-      return record.logContent.includes('[agent]') ? true : undefined;
-    });
+    await waitAgentStarted(recordId);
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const listing = await get<{ entries: unknown[] }>(
         `/api/nodes/${String(nodeIds.get('edge-1'))}/fs/list?path=${encodeURIComponent(work)}`,
@@ -354,21 +362,13 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     expect((await get<RecordDetail>(`/api/backup/records/${String(recordId)}`)).status).toBe('running');
     const record = await waitRecord(recordId);
     expect(record.status, record.errorMessage).toBe('success');
-    await api().put(
-      `/api/nodes/${String(nodeIds.get('edge-1'))}`,
-      { name: 'edge-1', bandwidthLimit: '' },
-      { token: admin },
-    );
+    await setBandwidth('edge-1', '');
   });
 
   it('fails the record of an agent killed mid-upload within the lease, leaving no object behind', async () => {
     const big = path.join(work, 'big-kill');
     writeSampleTree(big, { files: 3, bigBytes: 32 * 1024 * 1024 });
-    await api().put(
-      `/api/nodes/${String(nodeIds.get('edge-2'))}`,
-      { name: 'edge-2', bandwidthLimit: '2M' },
-      { token: admin },
-    );
+    await setBandwidth('edge-2', '2M');
     const taskId = await createTask({
       name: 'edge killed',
       type: 'file',
@@ -378,10 +378,7 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
       nodeId: nodeIds.get('edge-2'),
     });
     const recordId = await runTask(taskId);
-    await waitFor('the upload to start', async () => {
-      const record = await get<RecordDetail>(`/api/backup/records/${String(recordId)}`);
-      return record.logContent.includes('[agent]') ? true : undefined;
-    });
+    await waitAgentStarted(recordId);
     const namespace = `/records/${String(recordId)}/`;
     await sleep(1500);
     expect(
@@ -410,11 +407,7 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     });
     expect(refused.status).toBe(400);
     expect(refused.body.code).toBe('NODE_OFFLINE');
-    await api().put(
-      `/api/nodes/${String(nodeIds.get('edge-2'))}`,
-      { name: 'edge-2', bandwidthLimit: '' },
-      { token: admin },
-    );
+    await setBandwidth('edge-2', '');
     startAgent('edge-2');
     await waitOnline('edge-2');
     const health = await nodeOf('edge-2');
@@ -543,11 +536,7 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     };
     await restart();
     await waitOnline('edge-1');
-    await api().put(
-      `/api/nodes/${String(nodeIds.get('edge-1'))}`,
-      { name: 'edge-1', bandwidthLimit: '4M' },
-      { token: admin },
-    );
+    await setBandwidth('edge-1', '4M');
     const big = path.join(work, 'big-restart');
     // 40 MiB at 4 MiB/s: about 10 s, so the master is down in the middle of it.
     writeSampleTree(big, { files: 2, bigBytes: 40 * 1024 * 1024 });
@@ -560,10 +549,7 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
       nodeId: nodeIds.get('edge-1'),
     });
     const recordId = await runTask(taskId);
-    await waitFor('the run to start on the agent', async () => {
-      const record = await get<RecordDetail>(`/api/backup/records/${String(recordId)}`);
-      return record.logContent.includes('[agent]') ? true : undefined;
-    });
+    await waitAgentStarted(recordId);
     await restart();
     const record = await waitRecord(recordId);
     expect(record.status, `${record.errorMessage}\n${record.logContent}`).toBe('success');
@@ -574,11 +560,7 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
       .execute();
     expect(rows).toHaveLength(1);
     expect(s3Objects().filter((key) => key.includes(`/records/${String(recordId)}/`))).toHaveLength(1);
-    await api().put(
-      `/api/nodes/${String(nodeIds.get('edge-1'))}`,
-      { name: 'edge-1', bandwidthLimit: '' },
-      { token: admin },
-    );
+    await setBandwidth('edge-1', '');
   });
 
   it('refuses to delete a node that tasks use, and the local node', async () => {

@@ -17,11 +17,10 @@ export interface CommandQueueDeps {
   pendingTimeoutMs: number;
   /** How long RPCs (list_dir, discover_db) wait for their answer. */
   rpcTimeoutMs: number;
-  /** How many long commands (run_task, restore_record) the node may run at once (0 = no limit). */
-  maxConcurrentOf: (nodeId: number) => Promise<number>;
-  /** Called once per command the monitor timed out (fails the linked record). */
-  onTimedOut: (command: AgentCommandRow) => Promise<void>;
 }
+
+/** What the master does about a command the monitor timed out (fail the linked record). */
+export type TimedOutHandler = (command: AgentCommandRow) => Promise<void>;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -85,9 +84,9 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
 
   const leaseUntil = () => toIso(new Date(clock.now().getTime() + deps.leaseMs));
 
-  const claim = async (nodeId: number): Promise<AgentCommand | null> => {
-    const max = await deps.maxConcurrentOf(nodeId);
-    const longAllowed = max <= 0 || (await repository.countRunningLong(nodeId)) < max;
+  /** `maxConcurrent`: long commands (run_task, restore_record) the node may run at once (0 = no limit). */
+  const claim = async (nodeId: number, maxConcurrent: number): Promise<AgentCommand | null> => {
+    const longAllowed = maxConcurrent <= 0 || (await repository.countRunningLong(nodeId)) < maxConcurrent;
     const claimed = await repository.claim(nodeId, longAllowed, toIso(clock.now()), leaseUntil());
     return claimed === null
       ? null
@@ -127,7 +126,7 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
   let sweeping: Promise<void> | undefined;
 
   /** Times out what nobody claimed and what lost its lease; late results then change nothing. */
-  const sweep = async (): Promise<number> => {
+  const sweep = async (onTimedOut: TimedOutHandler): Promise<number> => {
     const now = clock.now();
     const expired = await repository.expired(
       toIso(new Date(now.getTime() - deps.pendingTimeoutMs)),
@@ -142,7 +141,7 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
       if (!(await repository.markTimedOut(command.id, message, toIso(clock.now())))) continue;
       count += 1;
       try {
-        await deps.onTimedOut(command);
+        await onTimedOut(command);
       } catch (error) {
         deps.logger.warn(
           { err: messageOf(error), commandId: command.id },
@@ -156,14 +155,22 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
 
   return {
     enqueue,
-    claim,
 
-    /** A poll: claims at once, or waits up to `waitMs` for a command of this node to be queued. */
-    async poll(nodeId: number, waitMs: number, signal?: AbortSignal): Promise<AgentCommand | null> {
+    /**
+     * A poll: claims at once, or waits up to `waitMs` for a command of this node to be queued.
+     * The caller passes the node's `maxConcurrent` (it already holds the node row: no re-read
+     * on every poll of every agent).
+     */
+    async poll(
+      node: { id: number; maxConcurrent: number },
+      waitMs: number,
+      signal?: AbortSignal,
+    ): Promise<AgentCommand | null> {
+      const nodeId = node.id;
       // Waiting uses the monotonic clock: `clock` gives timestamps (tests may hold it still).
       const deadline = performance.now() + waitMs;
       for (;;) {
-        const command = await claim(nodeId);
+        const command = await claim(nodeId, node.maxConcurrent);
         if (command !== null || signal?.aborted === true) return command;
         const left = deadline - performance.now();
         if (left <= 0) return null;
@@ -232,10 +239,11 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
     },
 
     sweep,
-    start(intervalMs: number): void {
+    /** Starts the timeout monitor; `onTimedOut` fails the record a timed-out command carried. */
+    start(intervalMs: number, onTimedOut: TimedOutHandler): void {
       monitor = setInterval(() => {
         if (sweeping !== undefined) return;
-        sweeping = sweep()
+        sweeping = sweep(onTimedOut)
           .then(() => undefined)
           .catch((error: unknown) =>
             deps.logger.warn({ err: messageOf(error) }, 'command timeout sweep failed'),

@@ -209,12 +209,13 @@ export const createNodesService = (deps: NodesServiceDeps) => {
       };
       let local = await repository.findLocal();
       if (local === undefined) {
-        const { tokenHash } = issueToken();
         try {
+          // No agent ever uses this token (the local node is never authenticated); it only fills
+          // the unique column.
           await repository.insert({
             name: LOCAL_NODE_NAME,
             isLocal: 1,
-            tokenHash,
+            tokenHash: sha256Hex(randomHex(32)),
             tokenCiphertext: '',
             status: 'online',
             lastSeen: now,

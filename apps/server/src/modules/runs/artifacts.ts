@@ -35,9 +35,6 @@ export interface ArtifactCopy {
   storagePath: string;
 }
 
-/** The upload id of a record's puts: its temporary objects are `.<name>.backupx-<id>.partial`. */
-export const uploadIdOf = (recordId: number): string => recordId.toString(16).padStart(12, '0');
-
 export const parseUploadResults = (json: string): UploadResult[] => {
   try {
     const parsed: unknown = JSON.parse(json === '' ? '[]' : json);

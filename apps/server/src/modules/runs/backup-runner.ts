@@ -11,10 +11,12 @@ import {
   backupSaphana,
   backupSqlite,
   decodeManifest,
+  estimateSourceBytes,
   encodeManifest,
   finalFileName,
   masterObjectKey,
   runBackupPipeline,
+  uploadIdOf,
   type BackupTarget,
   type Compression,
   type DatabaseConnection,
@@ -22,6 +24,7 @@ import {
   type RetryPolicy,
   type SourceArtifact,
   type SourceContext,
+  storageTypeLabel,
 } from '@backupx/engine';
 import type { BackupTaskRow } from '../../db/tables.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -33,14 +36,12 @@ import {
   copiesOf,
   deleteCopies,
   targetIdsOf,
-  uploadIdOf,
   type OpenedTarget,
   type TargetAccess,
   type TaskReader,
 } from './artifacts.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import { selectForDeletion } from './retention.ts';
-import { estimateSourceBytes } from './source-size.ts';
 import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -133,8 +134,6 @@ export const connectionOf = (task: BackupTaskRow, secretBox: SecretBox): Databas
     .filter((name) => name !== ''),
 });
 
-const typeLabel = (type: string): string => (type === 'pgsql' ? 'postgresql' : type);
-
 /**
  * Runs backups on this master (SPEC §3.1–3.2): one running record per task (a unique index, so
  * this holds across masters), a global concurrency limit, streaming through the engine to every
@@ -200,7 +199,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     recordId: number,
   ): Promise<{ artifact: SourceArtifact; baseRecordId: number }> => {
     const log = (level: LogLevel, message: string) => hub.log(recordId, level, message);
-    switch (typeLabel(task.type)) {
+    switch (storageTypeLabel(task.type)) {
       case 'file': {
         let baseline: Manifest | undefined;
         let baseRecordId = 0;
@@ -422,7 +421,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     await repository.setTaskRunState(task.id, toIso(startedAt), status);
     deps.metrics?.runFinished({
       status,
-      taskType: typeLabel(task.type),
+      taskType: storageTypeLabel(task.type),
       durationSeconds,
       bytes: status === 'success' ? storedBytes : 0,
     });
@@ -485,7 +484,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       ) as Compression;
       const encrypted = task.encrypt === 1;
       const fileName = finalFileName(artifact.fileName, compression, encrypted);
-      const objectKey = masterObjectKey(typeLabel(task.type), startedAt, fileName);
+      const objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
       // Written before any byte is uploaded: if this process dies, recovery knows what to remove.
       await repository.updateRecord(recordId, { fileName, storagePath: objectKey });
       const targets: BackupTarget[] = opened.map(({ target, backend }) => ({ name: target.name, backend }));
@@ -493,7 +492,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       // (summed beside the run); other sources count stored bytes against the last run's size.
       const sourceTotal = { bytes: 0 };
       let rawBytes = 0;
-      if (typeLabel(task.type) === 'file') {
+      if (storageTypeLabel(task.type) === 'file') {
         void estimateSourceBytes(sourcePathsOf(task), signal).then((bytes) => {
           if (bytes !== null) sourceTotal.bytes = bytes;
         });

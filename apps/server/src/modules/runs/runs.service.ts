@@ -9,7 +9,13 @@ import {
   type RestoreSummary,
   type UploadResult,
 } from '@backupx/contract';
-import { decodeManifest, partialKeyFor } from '@backupx/engine';
+import {
+  agentRecordPrefix,
+  decodeManifest,
+  partialKeyFor,
+  storageTypeLabel,
+  uploadIdOf,
+} from '@backupx/engine';
 import { AppError } from '../../lib/errors.ts';
 import { toIso, type Clock } from '../../lib/clock.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -20,7 +26,6 @@ import {
   openFirstReadableCopy,
   parseUploadResults,
   targetIdsOf,
-  uploadIdOf,
   withBackend,
   type TargetAccess,
   type TaskReader,
@@ -188,14 +193,13 @@ export const createRunsService = (deps: RunsServiceDeps) => {
 
   /** `BackupX/<type>/<YYMMDD>/records/<id>/` for each UTC day from the record's start until now. */
   const recordNamespaces = (row: RecordRow): string[] => {
-    const type = row.taskType === 'pgsql' ? 'postgresql' : (row.taskType ?? '');
-    const prefixes: string[] = [];
+    const type = storageTypeLabel(row.taskType ?? '');
+    const prefixes = new Set<string>();
+    // The agent dates the key by its own clock: look a day either side of the record's start.
     const end = clock.now().getTime() + DAY_MS;
-    for (let time = Date.parse(row.startedAt) - DAY_MS; time <= end; time += DAY_MS) {
-      const day = new Date(time).toISOString().slice(2, 10).replaceAll('-', '');
-      prefixes.push(`BackupX/${type}/${day}/records/${String(row.id)}/`);
-    }
-    return [...new Set(prefixes)];
+    for (let time = Date.parse(row.startedAt) - DAY_MS; time <= end; time += DAY_MS)
+      prefixes.add(agentRecordPrefix(type, new Date(time), row.id));
+    return [...prefixes];
   };
 
   /** Fails runs of dead processes: this process's previous life (at start) or stale heartbeats. */
