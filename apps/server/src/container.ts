@@ -215,7 +215,6 @@ export const createContainer = async (input: ContainerInput) => {
     fetch: input.fetch ?? fetch,
   });
   stoppers.push(() => notificationDispatcher.stop());
-  const dashboard = createDashboardService({ dashboardRepository: createDashboardRepository(db), clock });
 
   const storageTargets = createStorageTargetsService({
     storageTargetsRepository: createStorageTargetsRepository(db),
@@ -279,6 +278,12 @@ export const createContainer = async (input: ContainerInput) => {
     offlineAfterMs: ms(config.cluster.offline_after, 45_000),
   });
   const localNode = await nodes.registerLocalNode();
+  const dashboard = createDashboardService({
+    dashboardRepository: createDashboardRepository(db),
+    clock,
+    nodes,
+    masterVersion: input.version,
+  });
   const placementOf = async (nodeId: number) => {
     const node = nodeId > 0 ? await nodesRepository.findById(nodeId) : undefined;
     if (node === undefined || node.isLocal === 1) return { kind: 'local' as const, nodeId: localNode.id };
@@ -300,6 +305,21 @@ export const createContainer = async (input: ContainerInput) => {
     ofNode: placementOf,
     async dispatchRun(nodeId, taskId, recordId) {
       await commands.enqueue(nodeId, 'run_task', { taskId, recordId }, { backupRecordId: recordId });
+    },
+    async deleteOnNode(nodeId, copy) {
+      const node = await nodesRepository.findById(nodeId);
+      if (node === undefined || node.isLocal === 1)
+        throw new AppError(
+          'BACKUP_RECORD_CROSS_NODE_LOCAL_DISK',
+          `node #${String(nodeId)} no longer exists; its local copy ${copy.storagePath} cannot be reached`,
+        );
+      // Only local_disk copies go this way: their config is a path, no secret is queued.
+      const { type, config } = await storageTargets.readDecrypted(copy.storageTargetId);
+      await commands.enqueue(nodeId, 'delete_storage_object', {
+        targetType: type,
+        targetConfig: config,
+        storagePath: copy.storagePath,
+      });
     },
     async dispatchRestore(nodeId, restoreId) {
       await commands.enqueue(

@@ -85,6 +85,48 @@ export const dashboardBreakdownSchema = z.object({
 });
 export type DashboardBreakdown = z.infer<typeof dashboardBreakdownSchema>;
 
+/** The cluster at a glance (SPEC §14.6); statuses are effective, like the nodes page. */
+export const clusterOverviewSchema = z.object({
+  masterVersion: z.string(),
+  totalNodes: z.number().int(),
+  onlineNodes: z.number().int(),
+  offlineNodes: z.number().int(),
+  /** Remote agents whose major.minor is older than the master's. */
+  outdatedAgents: z.number().int(),
+  nodes: z.array(
+    z.object({
+      id: z.number().int(),
+      name: z.string(),
+      hostname: z.string(),
+      status: z.string(),
+      isLocal: z.boolean(),
+      agentVersion: z.string(),
+      versionStatus: z.string(),
+      lastSeen: timestampSchema,
+      /** Tasks bound to this node (the local node also counts tasks without a node). */
+      taskCount: z.number().int(),
+    }),
+  ),
+});
+export type ClusterOverview = z.infer<typeof clusterOverviewSchema>;
+
+/** One node's backup runs started in the window (SPEC §11.10). */
+export const nodePerformanceSchema = z.object({
+  nodeId: z.number().int(),
+  nodeName: z.string(),
+  isLocal: z.boolean(),
+  totalRuns: z.number().int(),
+  successRuns: z.number().int(),
+  failedRuns: z.number().int(),
+  /** Percent with one decimal over finished runs (success + failed); 0 when none. */
+  successRate: z.number(),
+  /** Bytes of the successful runs. */
+  totalBytes: z.number(),
+  /** Mean duration of the successful runs, in seconds with one decimal. */
+  avgDurationSecs: z.number(),
+});
+export type NodePerformance = z.infer<typeof nodePerformanceSchema>;
+
 export const dashboardRoutes = {
   stats: defineRoute({
     method: 'GET',
@@ -113,5 +155,24 @@ export const dashboardRoutes = {
     query: dashboardDaysQuerySchema,
     invalidInputCode: 'DASHBOARD_TIMELINE_INVALID',
     response: dashboardBreakdownSchema,
+  }),
+  cluster: defineRoute({
+    method: 'GET',
+    path: '/api/dashboard/cluster',
+    access: 'viewer',
+    tag: 'dashboard',
+    summary: 'Nodes online and offline, outdated agents, and each node with its task count',
+    response: clusterOverviewSchema,
+  }),
+  nodePerformance: defineRoute({
+    method: 'GET',
+    path: '/api/dashboard/node-performance',
+    access: 'viewer',
+    tag: 'dashboard',
+    summary:
+      'Per node: backup runs started in the last `days` days, success rate, bytes and mean duration; best first',
+    query: dashboardDaysQuerySchema,
+    invalidInputCode: 'DASHBOARD_TIMELINE_INVALID',
+    response: z.array(nodePerformanceSchema),
   }),
 } as const;

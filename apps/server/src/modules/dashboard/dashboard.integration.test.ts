@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DashboardBreakdown, DashboardStats, DashboardTimelinePoint } from '@backupx/contract';
+import type {
+  ClusterOverview,
+  DashboardBreakdown,
+  DashboardStats,
+  DashboardTimelinePoint,
+  NodePerformance,
+} from '@backupx/contract';
 import { dialects, startTestMaster, type TestMaster } from '../../test-support/harness.ts';
 
 type Envelope<T = unknown> = { code: string; message: string; data: T };
@@ -345,9 +351,72 @@ describe.each(dialects)('dashboard on %s', (dialect) => {
     ]);
   });
 
+  it("shows the cluster and each node's runs, counting runs made before nodes existed for the master", async () => {
+    const cluster = await get<ClusterOverview>('/api/dashboard/cluster');
+    expect(cluster.status).toBe(200);
+    // Only this master's own node exists; tasks without a node (2 in the previous test) are its.
+    expect(cluster.body.data).toMatchObject({
+      totalNodes: 1,
+      onlineNodes: 1,
+      offlineNodes: 0,
+      outdatedAgents: 0,
+    });
+    expect(cluster.body.data.masterVersion).not.toBe('');
+    const local = cluster.body.data.nodes[0];
+    expect(local).toMatchObject({ isLocal: true, status: 'online', taskCount: 2 });
+
+    // A run of a node deleted since keeps a line of its own.
+    const task = await insertTask('gone node files', 'file', true, 0);
+    const gone = await insertRecord({
+      taskId: task,
+      storageTargetId: 0,
+      status: 'failed',
+      startedAt: master.clock.now(),
+    });
+    await db().updateTable('backupRecords').set({ nodeId: 77 }).where('id', '=', gone).execute();
+
+    const now = master.clock.now();
+    const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - 6 * DAY);
+    const inWindow = await db()
+      .selectFrom('backupRecords')
+      .select(['status', 'fileSize', 'nodeId'])
+      .where('startedAt', '>=', since.toISOString())
+      .execute();
+    const ownRuns = inWindow.filter((row) => row.nodeId === 0);
+    const successes = ownRuns.filter((row) => row.status === 'success');
+    const failures = ownRuns.filter((row) => row.status === 'failed');
+    const performance = await get<NodePerformance[]>('/api/dashboard/node-performance?days=7');
+    expect(performance.status).toBe(200);
+    expect(performance.body.data).toEqual([
+      {
+        nodeId: local?.id,
+        nodeName: local?.name,
+        isLocal: true,
+        totalRuns: ownRuns.length,
+        successRuns: successes.length,
+        failedRuns: failures.length,
+        successRate: Math.round((successes.length / (successes.length + failures.length)) * 1000) / 10,
+        totalBytes: successes.reduce((sum, row) => sum + row.fileSize, 0),
+        avgDurationSecs: 42,
+      },
+      {
+        nodeId: 77,
+        nodeName: 'Node 77',
+        isLocal: false,
+        totalRuns: 1,
+        successRuns: 0,
+        failedRuns: 1,
+        successRate: 0,
+        totalBytes: 0,
+        avgDurationSecs: 0,
+      },
+    ]);
+    expect(successes.length).toBeGreaterThan(0);
+  });
+
   it('refuses a days value that is not an integer, and anonymous callers', async () => {
     for (const days of ['1.5', 'abc', '', '7days', '1e3', '0x10']) {
-      for (const path of ['timeline', 'breakdown']) {
+      for (const path of ['timeline', 'breakdown', 'node-performance']) {
         const response = await get(`/api/dashboard/${path}?days=${encodeURIComponent(days)}`);
         expect(response.status, `${path} ${days}`).toBe(400);
         expect(response.body.code, `${path} ${days}`).toBe('DASHBOARD_TIMELINE_INVALID');
@@ -355,7 +424,7 @@ describe.each(dialects)('dashboard on %s', (dialect) => {
     }
     const unknown = await get('/api/dashboard/timeline?weeks=2');
     expect(unknown.body.code).toBe('DASHBOARD_TIMELINE_INVALID');
-    for (const path of ['stats', 'timeline', 'breakdown']) {
+    for (const path of ['stats', 'timeline', 'breakdown', 'cluster', 'node-performance']) {
       const response = await master.api.get(`/api/dashboard/${path}`);
       expect(response.status).toBe(401);
       expect(response.body.code).toBe('AUTH_REQUIRED');

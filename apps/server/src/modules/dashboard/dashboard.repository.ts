@@ -28,6 +28,15 @@ export interface RecentRecordRow {
   backupKind: string;
 }
 
+export interface NodeRunStats {
+  nodeId: number;
+  total: number;
+  success: number;
+  failed: number;
+  successBytes: number;
+  successSeconds: number;
+}
+
 /** Read-only aggregates over tasks, records and storage targets for the dashboard (SPEC §14.6). */
 export const createDashboardRepository = (db: Kysely<Database>) => ({
   async taskCounts(): Promise<{ total: number; enabled: number }> {
@@ -152,5 +161,33 @@ export const createDashboardRepository = (db: Kysely<Database>) => ({
       .groupBy('nodeId')
       .execute();
     return rows.map((row) => ({ nodeId: toNumber(row.nodeId), count: toNumber(row.count) }));
+  },
+
+  /** Backup runs started at or after `sinceIso`, per record node (0 = made before nodes existed). */
+  async runStatsByNodeSince(sinceIso: string): Promise<NodeRunStats[]> {
+    const rows = await db
+      .selectFrom('backupRecords')
+      .where('startedAt', '>=', sinceIso)
+      .select((eb) => {
+        const whenSuccess = <T>(then: T) => eb.case().when('status', '=', 'success').then(then).else(0).end();
+        return [
+          'nodeId',
+          eb.fn.countAll().as('total'),
+          eb.fn.sum(whenSuccess(1)).as('success'),
+          eb.fn.sum(eb.case().when('status', '=', 'failed').then(1).else(0).end()).as('failed'),
+          eb.fn.sum(whenSuccess(eb.ref('fileSize'))).as('successBytes'),
+          eb.fn.sum(whenSuccess(eb.ref('durationSeconds'))).as('successSeconds'),
+        ];
+      })
+      .groupBy('nodeId')
+      .execute();
+    return rows.map((row) => ({
+      nodeId: toNumber(row.nodeId),
+      total: toNumber(row.total),
+      success: toNumber(row.success),
+      failed: toNumber(row.failed),
+      successBytes: toNumber(row.successBytes),
+      successSeconds: toNumber(row.successSeconds),
+    }));
   },
 });

@@ -11,4 +11,6 @@ export const registerDashboardRoutes = (
   registry.add(routes.stats, () => dashboard.stats());
   registry.add(routes.timeline, ({ query }) => dashboard.timeline(query.days));
   registry.add(routes.breakdown, ({ query }) => dashboard.breakdown(query.days));
+  registry.add(routes.cluster, () => dashboard.cluster());
+  registry.add(routes.nodePerformance, ({ query }) => dashboard.nodePerformance(query.days));
 };

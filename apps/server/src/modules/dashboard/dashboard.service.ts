@@ -1,4 +1,7 @@
 import {
+  type ClusterOverview,
+  type NodePerformance,
+  type NodeSummary,
   DASHBOARD_DEFAULT_DAYS,
   DASHBOARD_MAX_DAYS,
   type DashboardBreakdown,
@@ -7,11 +10,14 @@ import {
   type DashboardTimelinePoint,
 } from '@backupx/contract';
 import type { Clock } from '../../lib/clock.ts';
-import type { DashboardRepository, RecentRecordRow } from './dashboard.repository.ts';
+import type { DashboardRepository, NodeRunStats, RecentRecordRow } from './dashboard.repository.ts';
 
 export interface DashboardServiceDeps {
   dashboardRepository: DashboardRepository;
   clock: Clock;
+  /** The cluster's nodes with effective status and version awareness. */
+  nodes: { list(): Promise<NodeSummary[]> };
+  masterVersion: string;
 }
 
 export type DashboardService = ReturnType<typeof createDashboardService>;
@@ -57,8 +63,35 @@ const toDashboardRecord = (row: RecentRecordRow): DashboardRecord => ({
   locked: row.locked === 1,
 });
 
+const emptyRuns = (nodeId: number): NodeRunStats => ({
+  nodeId,
+  total: 0,
+  success: 0,
+  failed: 0,
+  successBytes: 0,
+  successSeconds: 0,
+});
+
+const addRuns = (into: NodeRunStats, from: NodeRunStats): void => {
+  into.total += from.total;
+  into.success += from.success;
+  into.failed += from.failed;
+  into.successBytes += from.successBytes;
+  into.successSeconds += from.successSeconds;
+};
+
+const MASTER_LABEL = 'Master';
+
+/**
+ * Node id 0 means "this master": tasks without a node, and records made before nodes existed.
+ * They belong to the local node (BackupX listed the local node with zero runs — SPEC §11.10 quirk).
+ */
+const ownerOf = (nodeId: number, localId: number | undefined): number =>
+  nodeId === 0 && localId !== undefined ? localId : nodeId;
+
 export const createDashboardService = (deps: DashboardServiceDeps) => {
   const { dashboardRepository: repository, clock } = deps;
+  const localIdOf = (nodes: NodeSummary[]) => nodes.find((node) => node.isLocal)?.id;
 
   return {
     async stats(): Promise<DashboardStats> {
@@ -110,12 +143,14 @@ export const createDashboardService = (deps: DashboardServiceDeps) => {
     async breakdown(requestedDays: number | undefined): Promise<DashboardBreakdown> {
       const days = normaliseDays(requestedDays);
       const start = windowStart(clock.now(), days);
-      const [types, statuses, nodes, storage] = await Promise.all([
+      const [types, statuses, nodes, storage, nodeList] = await Promise.all([
         repository.taskCountsByType(),
         repository.recordCountsByStatusSince(start.toISOString()),
         repository.taskCountsByNode(),
         repository.successBytesByStorageTarget(),
+        deps.nodes.list(),
       ]);
+      const nodeNames = new Map(nodeList.map((node) => [node.id, node.name]));
       return {
         byType: types
           .map(({ key, count }) => ({ key, label: taskTypeLabels[key] ?? key, count }))
@@ -126,7 +161,7 @@ export const createDashboardService = (deps: DashboardServiceDeps) => {
         byNode: nodes
           .map(({ nodeId, count }) => ({
             key: String(nodeId),
-            label: nodeId === 0 ? 'Master' : `Node ${nodeId}`,
+            label: nodeId === 0 ? MASTER_LABEL : (nodeNames.get(nodeId) ?? `Node ${String(nodeId)}`),
             count,
           }))
           .sort(byCountDesc),
@@ -136,6 +171,74 @@ export const createDashboardService = (deps: DashboardServiceDeps) => {
           totalSize: entry.totalSize,
         })),
       };
+    },
+
+    async cluster(): Promise<ClusterOverview> {
+      const [nodes, taskCounts] = await Promise.all([deps.nodes.list(), repository.taskCountsByNode()]);
+      const localId = localIdOf(nodes);
+      const tasksByNode = new Map<number, number>();
+      for (const { nodeId, count } of taskCounts) {
+        const owner = ownerOf(nodeId, localId);
+        tasksByNode.set(owner, (tasksByNode.get(owner) ?? 0) + count);
+      }
+      const online = nodes.filter((node) => node.status === 'online').length;
+      return {
+        masterVersion: deps.masterVersion,
+        totalNodes: nodes.length,
+        onlineNodes: online,
+        offlineNodes: nodes.length - online,
+        outdatedAgents: nodes.filter((node) => !node.isLocal && node.versionStatus === 'outdated').length,
+        nodes: nodes.map((node) => ({
+          id: node.id,
+          name: node.name,
+          hostname: node.hostname,
+          status: node.status,
+          isLocal: node.isLocal,
+          agentVersion: node.agentVersion,
+          versionStatus: node.versionStatus,
+          lastSeen: node.lastSeen,
+          taskCount: tasksByNode.get(node.id) ?? 0,
+        })),
+      };
+    },
+
+    /** Every node, even without runs; best success rate first, then the busiest. */
+    async nodePerformance(requestedDays: number | undefined): Promise<NodePerformance[]> {
+      const days = normaliseDays(requestedDays);
+      const start = windowStart(clock.now(), days);
+      const [nodes, runs] = await Promise.all([
+        deps.nodes.list(),
+        repository.runStatsByNodeSince(start.toISOString()),
+      ]);
+      const localId = localIdOf(nodes);
+      const byNode = new Map<number, NodeRunStats>();
+      for (const stats of runs) {
+        const owner = ownerOf(stats.nodeId, localId);
+        const into = byNode.get(owner) ?? emptyRuns(owner);
+        addRuns(into, stats);
+        byNode.set(owner, into);
+      }
+      const named = new Map(nodes.map((node) => [node.id, node]));
+      // Records of deleted nodes keep their own line, so no run disappears from the totals.
+      const ids = new Set([...nodes.map((node) => node.id), ...byNode.keys()]);
+      return [...ids]
+        .map((nodeId): NodePerformance => {
+          const stats = byNode.get(nodeId) ?? emptyRuns(nodeId);
+          const node = named.get(nodeId);
+          return {
+            nodeId,
+            nodeName: node?.name ?? (nodeId === 0 ? MASTER_LABEL : `Node ${String(nodeId)}`),
+            isLocal: node?.isLocal ?? nodeId === 0,
+            totalRuns: stats.total,
+            successRuns: stats.success,
+            failedRuns: stats.failed,
+            successRate: percentage(stats.success, stats.success + stats.failed),
+            totalBytes: stats.successBytes,
+            avgDurationSecs:
+              stats.success === 0 ? 0 : Math.round((stats.successSeconds / stats.success) * 10) / 10,
+          };
+        })
+        .sort((a, b) => b.successRate - a.successRate || b.totalRuns - a.totalRuns || a.nodeId - b.nodeId);
     },
   };
 };

@@ -568,6 +568,159 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     await setBandwidth('edge-1', '');
   });
 
+  it("keeps an agent's own local disk its own: no master download, deletes and retention go through the agent", async () => {
+    const agentDisk = path.join(work, 'edge-1-disk');
+    const target = await post<{ id: number }>('/api/storage-targets', {
+      name: 'edge-1 own disk',
+      type: 'local_disk',
+      config: { basePath: agentDisk },
+    });
+    const taskId = await createTask({
+      name: 'edge own disk',
+      type: 'file',
+      sourcePaths: [source],
+      storageTargetIds: [target.id],
+      nodeId: nodeIds.get('edge-1'),
+      maxBackups: 1,
+    });
+    const first = await waitRecord(await runTask(taskId));
+    expect(first.status, `${first.errorMessage}\n${first.logContent}`).toBe('success');
+    expect(first.storageTransferMode).toBe('direct');
+    expect(filesUnder(agentDisk)).toEqual([first.storagePath]);
+
+    // The master cannot read the agent's disk, even though here it is the same machine.
+    const download = await api().get<Envelope>(`/api/backup/records/${String(first.id)}/download`, {
+      token: admin,
+    });
+    expect(download.status).toBe(400);
+    expect(download.body.code).toBe('BACKUP_RECORD_CROSS_NODE_LOCAL_DISK');
+
+    // Retention after the agent's second run removes the first copy through the agent.
+    const second = await waitRecord(await runTask(taskId));
+    expect(second.status, `${second.errorMessage}\n${second.logContent}`).toBe('success');
+    expect(second.logContent).toContain(`retention removed backup #${String(first.id)}`);
+    await waitFor('the first copy removed by the agent', () =>
+      Promise.resolve(filesUnder(agentDisk).includes(first.storagePath) ? undefined : true),
+    );
+    expect(filesUnder(agentDisk)).toEqual([second.storagePath]);
+
+    // Deleting the record removes its copy through the agent as well.
+    const deleted = await api().delete<Envelope>(`/api/backup/records/${String(second.id)}`, undefined, {
+      token: admin,
+    });
+    expect(deleted.status, deleted.text).toBe(200);
+    await waitFor('the second copy removed by the agent', () =>
+      Promise.resolve(filesUnder(agentDisk).length === 0 ? true : undefined),
+    );
+    const commands = await master.container.database.db
+      .selectFrom('agentCommands')
+      .select(['type', 'status'])
+      .where('nodeId', '=', nodeIds.get('edge-1') ?? 0)
+      .where('type', '=', 'delete_storage_object')
+      .execute();
+    expect(commands).toEqual([
+      { type: 'delete_storage_object', status: 'succeeded' },
+      { type: 'delete_storage_object', status: 'succeeded' },
+    ]);
+    await api().delete(`/api/backup/tasks/${String(taskId)}`, undefined, { token: admin });
+  });
+
+  it('shows the cluster and per-node performance on the dashboard', async () => {
+    const overview = await get<{
+      totalNodes: number;
+      onlineNodes: number;
+      outdatedAgents: number;
+      masterVersion: string;
+      nodes: { id: number; name: string; isLocal: boolean; status: string; taskCount: number }[];
+    }>('/api/dashboard/cluster');
+    const nodes = await get<NodeSummary[]>('/api/nodes');
+    expect(overview.totalNodes).toBe(nodes.length);
+    expect(overview.onlineNodes).toBe(nodes.filter((node) => node.status === 'online').length);
+    expect(overview.outdatedAgents).toBe(0);
+    expect(overview.masterVersion).not.toBe('');
+    const edge1 = overview.nodes.find((node) => node.id === nodeIds.get('edge-1'));
+    expect(edge1).toMatchObject({ name: 'edge-1', isLocal: false, status: 'online' });
+    expect(edge1?.taskCount).toBeGreaterThan(0);
+
+    const performance = await get<
+      {
+        nodeId: number;
+        nodeName: string;
+        totalRuns: number;
+        successRuns: number;
+        failedRuns: number;
+        successRate: number;
+        totalBytes: number;
+        avgDurationSecs: number;
+      }[]
+    >('/api/dashboard/node-performance?days=7');
+    expect(performance.map((row) => row.nodeId).sort()).toEqual(nodes.map((node) => node.id).sort());
+    const runs = await master.container.database.db
+      .selectFrom('backupRecords')
+      .select(['status', 'fileSize'])
+      .where('nodeId', '=', nodeIds.get('edge-1') ?? 0)
+      .execute();
+    const row = performance.find((entry) => entry.nodeId === nodeIds.get('edge-1'));
+    const successes = runs.filter((run) => run.status === 'success');
+    expect(row).toMatchObject({
+      nodeName: 'edge-1',
+      totalRuns: runs.length,
+      successRuns: successes.length,
+      failedRuns: runs.filter((run) => run.status === 'failed').length,
+      totalBytes: successes.reduce((sum, run) => sum + run.fileSize, 0),
+    });
+    expect(row?.successRate).toBeGreaterThan(0);
+    // Best success rate first.
+    const rates = performance.map((entry) => entry.successRate);
+    expect(rates).toEqual([...rates].sort((a, b) => b - a));
+    const refused = await api().get<Envelope>('/api/dashboard/node-performance?days=abc', { token: admin });
+    expect(refused.body.code).toBe('DASHBOARD_TIMELINE_INVALID');
+  });
+
+  it('skips scheduled fires for a node that is offline: a skipped record and a scheduled_skip audit entry', async () => {
+    const dark = await post<{ id: number }>('/api/nodes', { name: 'edge-dark' });
+    const taskId = await createTask({
+      name: 'dark files',
+      type: 'file',
+      sourcePaths: [source],
+      storageTargetIds: [s3Target],
+      nodeId: dark.id,
+      cronExpr: '* * * * * *',
+      enabled: true,
+    });
+    const skipped = await waitFor('a skipped record', async () => {
+      const rows = await master.container.database.db
+        .selectFrom('backupRecords')
+        .select(['status', 'errorMessage'])
+        .where('taskId', '=', taskId)
+        .execute();
+      return rows.length > 0 ? rows : undefined;
+    });
+    const toggled = await api().put(
+      `/api/backup/tasks/${String(taskId)}/toggle`,
+      { enabled: false },
+      { token: admin },
+    );
+    expect(toggled.status, toggled.text).toBe(200);
+    expect(skipped[0]).toEqual({
+      status: 'skipped',
+      errorMessage: 'scheduled run skipped: node "edge-dark" offline',
+    });
+    const audit = await get<{ items: { action: string; detail: string }[] }>(
+      `/api/audit-logs?category=backup_task&targetId=${String(taskId)}&limit=500`,
+    );
+    const skips = audit.items.filter((entry) => entry.action === 'scheduled_skip');
+    expect(skips.some((entry) => entry.detail.includes('node "edge-dark" offline'))).toBe(true);
+    expect(audit.items.filter((entry) => entry.action === 'scheduled_run')).toEqual([]);
+    const commands = await master.container.database.db
+      .selectFrom('agentCommands')
+      .select('id')
+      .where('nodeId', '=', dark.id)
+      .execute();
+    expect(commands).toEqual([]);
+    await api().delete(`/api/backup/tasks/${String(taskId)}`, undefined, { token: admin });
+  });
+
   it('refuses to delete a node that tasks use, and the local node', async () => {
     const used = await api().delete<Envelope>(`/api/nodes/${String(nodeIds.get('edge-1'))}`, undefined, {
       token: admin,

@@ -4,6 +4,8 @@ import type { UploadResult } from '@backupx/contract';
 import type { StorageBackend } from '@backupx/engine';
 import type { BackupTaskRow } from '../../db/tables.ts';
 
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** A storage target opened for use; the runs module only needs these fields of it. */
 export interface OpenedTarget {
   target: { id: number; name: string; type: string; quotaBytes: number };
@@ -16,6 +18,14 @@ export interface TargetAccess {
   openBackend(targetId: number, options?: { allowDisabled?: boolean }): Promise<OpenedTarget>;
   /** Bytes used per target by successful records (every copy counts), for hard quotas. */
   usedBytesByTarget(): Promise<Map<number, number>>;
+  /** Summaries (type included) of the targets among `ids` that exist. */
+  getSummaries(ids: readonly number[]): Promise<{ id: number; type: string }[]>;
+}
+
+/** Reaches the copies an agent keeps on its own disk (implemented by the nodes' command queue). */
+export interface AgentDiskAccess {
+  /** Queues `delete_storage_object` for the node's agent; does not wait for it (best effort). */
+  deleteOnNode(nodeId: number, copy: ArtifactCopy): Promise<void>;
 }
 
 /** How the runs module reads tasks (implemented by the tasks repository). */
@@ -33,6 +43,8 @@ export const targetIdsOf = async (tasks: TaskReader, taskId: number): Promise<nu
 export interface ArtifactCopy {
   storageTargetId: number;
   storagePath: string;
+  /** `master_relay` or `direct` when an agent wrote it; empty when this master did. */
+  transferMode: string;
 }
 
 export const parseUploadResults = (json: string): UploadResult[] => {
@@ -52,6 +64,7 @@ export const copiesOf = (record: {
   storageUploadResults: string;
   storageTargetId: number;
   storagePath: string;
+  storageTransferMode: string;
 }): ArtifactCopy[] => {
   const results = parseUploadResults(record.storageUploadResults).filter(
     (result) => result.status === 'success',
@@ -59,15 +72,67 @@ export const copiesOf = (record: {
   if (results.length === 0) {
     return record.storagePath === '' || record.storageTargetId === 0
       ? []
-      : [{ storageTargetId: record.storageTargetId, storagePath: record.storagePath }];
+      : [
+          {
+            storageTargetId: record.storageTargetId,
+            storagePath: record.storagePath,
+            transferMode: record.storageTransferMode,
+          },
+        ];
   }
   return results.map((result) => ({
     storageTargetId: result.storageTargetId,
     storagePath: result.storagePath ?? record.storagePath,
+    // BackupX agents report the mode on the record only.
+    transferMode: result.transferMode ?? record.storageTransferMode,
   }));
 };
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/**
+ * Splits a record's copies by who can reach them (SPEC §4.6). A copy an agent wrote `direct` to a
+ * `local_disk` target is on that agent's own disk: the master must neither read it nor touch the
+ * same path on its own disk. Everything else (network storage, master-relay disks) the master reaches.
+ */
+export const partitionCopies = async (
+  targets: Pick<TargetAccess, 'getSummaries'>,
+  copies: readonly ArtifactCopy[],
+): Promise<{ reachable: ArtifactCopy[]; onAgentDisk: ArtifactCopy[] }> => {
+  const agentWritten = copies.filter((copy) => copy.transferMode === 'direct');
+  const localDisks = new Set(
+    agentWritten.length === 0
+      ? []
+      : (await targets.getSummaries(agentWritten.map((copy) => copy.storageTargetId)))
+          .filter((target) => target.type === 'local_disk')
+          .map((target) => target.id),
+  );
+  const onAgentDisk = agentWritten.filter((copy) => localDisks.has(copy.storageTargetId));
+  return { reachable: copies.filter((copy) => !onAgentDisk.includes(copy)), onAgentDisk };
+};
+
+/**
+ * Deletes every copy of a record: the master's own reach directly, an agent's own disk through a
+ * `delete_storage_object` command to the node that made it. Returns the problems; an empty list
+ * means the row may go.
+ */
+export const removeRecordCopies = async (
+  targets: TargetAccess,
+  agentDisks: AgentDiskAccess | undefined,
+  record: Parameters<typeof copiesOf>[0] & { nodeId: number },
+): Promise<string[]> => {
+  const { reachable, onAgentDisk } = await partitionCopies(targets, copiesOf(record));
+  const problems = await deleteCopies(targets, reachable);
+  for (const copy of onAgentDisk) {
+    try {
+      if (agentDisks === undefined) throw new Error('no agent can be reached from this master');
+      await agentDisks.deleteOnNode(record.nodeId, copy);
+    } catch (error) {
+      problems.push(
+        `target #${String(copy.storageTargetId)} on node #${String(record.nodeId)}: ${messageOf(error)}`,
+      );
+    }
+  }
+  return problems;
+};
 
 /** Runs `use` with an opened backend and always closes it. */
 export const withBackend = async <T>(

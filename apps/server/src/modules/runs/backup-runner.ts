@@ -33,9 +33,9 @@ import type { SecretBox } from '../../lib/crypto.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { isWithinWindows, parseWindowsLenient } from '../tasks/maintenance-windows.ts';
 import {
-  copiesOf,
-  deleteCopies,
+  removeRecordCopies,
   targetIdsOf,
+  type AgentDiskAccess,
   type OpenedTarget,
   type TargetAccess,
   type TaskReader,
@@ -86,7 +86,7 @@ export type Placement =
   { kind: 'local'; nodeId: number } | { kind: 'remote'; nodeId: number; nodeName: string; online: boolean };
 
 /** Where runs execute: on this master (its local node) or on a remote node's agent. */
-export interface RunPlacement {
+export interface RunPlacement extends AgentDiskAccess {
   /** A backup of this task: its node, or the least busy node of its pool. */
   resolve(task: BackupTaskRow): Promise<Placement>;
   /** A restore or cleanup of a record made on this node (0 = this master). */
@@ -370,7 +370,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     for (const id of doomed) {
       const record = records.find((candidate) => candidate.id === id);
       if (record === undefined) continue;
-      const problems = await deleteCopies(deps.targets, copiesOf(record));
+      const problems = await removeRecordCopies(deps.targets, deps.placement, record);
       if (problems.length > 0) {
         note('warn', `retention kept record #${String(id)} for a later retry: ${problems.join('; ')}`);
         continue;
@@ -672,6 +672,21 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     },
 
     /** Writes a `skipped` record saying why a scheduled fire did not run. */
+    /** Why a scheduled fire of this task must not run now (SPEC §5.2 step 1), or null. */
+    async scheduledSkipReason(taskId: number): Promise<string | null> {
+      const task = await loadTask(taskId);
+      let place: Placement | undefined;
+      try {
+        place = await deps.placement?.resolve(task);
+      } catch (error) {
+        // A pool with no online node: nothing can run it now.
+        if (error instanceof AppError && error.code === 'NODE_POOL_EMPTY') return error.message;
+        throw error;
+      }
+      if (place?.kind !== 'remote' || place.online) return null;
+      return `node "${place.nodeName}" offline`;
+    },
+
     async recordSkipped(taskId: number, reason: string): Promise<void> {
       const task = await loadTask(taskId);
       const now = toIso(clock.now());

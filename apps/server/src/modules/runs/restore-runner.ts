@@ -21,7 +21,8 @@ import type { BackupTaskRow } from '../../db/tables.ts';
 import { toIso, type Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { copiesOf, openFirstReadableCopy, type TargetAccess } from './artifacts.ts';
+import { AppError } from '../../lib/errors.ts';
+import { copiesOf, openFirstReadableCopy, partitionCopies, type TargetAccess } from './artifacts.ts';
 import { connectionOf, sourcePathsOf } from './backup-runner.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import type { RecordRow, RunsRepository } from './runs.repository.ts';
@@ -78,15 +79,30 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
     sha256: record.checksum,
   });
 
+  /** The copies this master can read: never another node's own disk (its node restores those). */
+  const reachableCopies = async (record: RecordRow) => {
+    const { reachable, onAgentDisk } = await partitionCopies(deps.targets, copiesOf(record));
+    if (reachable.length === 0 && onAgentDisk.length > 0)
+      throw new AppError(
+        'BACKUP_RECORD_CROSS_NODE_LOCAL_DISK',
+        `the backup is on the local disk of node #${String(record.nodeId)}, which this master cannot read`,
+      );
+    return reachable;
+  };
+
   const openVerified = async (record: RecordRow, signal: AbortSignal) => {
     const decryption = record.fileName.endsWith('.enc') ? keys : {};
     let artifactName = '';
-    const opened = await openFirstReadableCopy(deps.targets, copiesOf(record), async (backend, copy) => {
-      const reference: StoredArtifact = { ...artifactOf(record), backend, objectKey: copy.storagePath };
-      const result = await openArtifact(reference, { ...decryption, signal });
-      artifactName = result.artifactName;
-      return result.stream;
-    });
+    const opened = await openFirstReadableCopy(
+      deps.targets,
+      await reachableCopies(record),
+      async (backend, copy) => {
+        const reference: StoredArtifact = { ...artifactOf(record), backend, objectKey: copy.storagePath };
+        const result = await openArtifact(reference, { ...decryption, signal });
+        artifactName = result.artifactName;
+        return result.stream;
+      },
+    );
     return { ...opened, artifactName };
   };
 
@@ -97,18 +113,22 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
   ): Promise<void> => {
     const decryption = record.fileName.endsWith('.enc') ? keys : {};
     let spooled = '';
-    const opened = await openFirstReadableCopy(deps.targets, copiesOf(record), async (backend, copy) => {
-      // Spool (verified) first: a database import must not start on an artifact that turns out bad.
-      spooled = await spoolArtifact(
-        { ...artifactOf(record), backend, objectKey: copy.storagePath },
-        ctx.workDir,
-        {
-          ...decryption,
-          signal: ctx.signal,
-        },
-      );
-      return createReadStream(spooled);
-    });
+    const opened = await openFirstReadableCopy(
+      deps.targets,
+      await reachableCopies(record),
+      async (backend, copy) => {
+        // Spool (verified) first: a database import must not start on an artifact that turns out bad.
+        spooled = await spoolArtifact(
+          { ...artifactOf(record), backend, objectKey: copy.storagePath },
+          ctx.workDir,
+          {
+            ...decryption,
+            signal: ctx.signal,
+          },
+        );
+        return createReadStream(spooled);
+      },
+    );
     const input: Readable = opened.stream;
     try {
       ctx.log('info', `artifact verified (sha256 ${record.checksum || 'not recorded'})`);

@@ -22,9 +22,10 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { Actor } from '../auth/principal.ts';
 import {
   copiesOf,
-  deleteCopies,
   openFirstReadableCopy,
   parseUploadResults,
+  partitionCopies,
+  removeRecordCopies,
   targetIdsOf,
   withBackend,
   type TargetAccess,
@@ -150,7 +151,7 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           `${String(dependents)} differential backup(s) depend on record ${String(id)}; delete them first`,
         );
     }
-    const problems = await deleteCopies(deps.targets, copiesOf(row));
+    const problems = await removeRecordCopies(deps.targets, deps.placement, row);
     if (problems.length > 0)
       throw new AppError(
         'BACKUP_ARTIFACT_UNAVAILABLE',
@@ -298,6 +299,7 @@ export const createRunsService = (deps: RunsServiceDeps) => {
       await deps.backups.start(taskId, 'scheduled');
     },
     recordSkipped: (taskId: number, reason: string) => deps.backups.recordSkipped(taskId, reason),
+    scheduledSkipReason: (taskId: number) => deps.backups.scheduledSkipReason(taskId),
 
     async list(query: Omit<RecordFilter, 'limit' | 'offset'> & { page: number; pageSize: number }) {
       if (
@@ -352,8 +354,14 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           'BACKUP_RECORD_NOT_SUCCESSFUL',
           `Backup record ${String(id)} has no artifact (status ${row.status})`,
         );
+      const { reachable, onAgentDisk } = await partitionCopies(deps.targets, copiesOf(row));
+      if (reachable.length === 0 && onAgentDisk.length > 0)
+        throw new AppError(
+          'BACKUP_RECORD_CROSS_NODE_LOCAL_DISK',
+          `Backup record ${String(id)} is on the local disk of node #${String(row.nodeId)}; only its agent can read it (restore it on that node)`,
+        );
       try {
-        const opened = await openFirstReadableCopy(deps.targets, copiesOf(row), (backend, copy) =>
+        const opened = await openFirstReadableCopy(deps.targets, reachable, (backend, copy) =>
           backend.get(copy.storagePath),
         );
         return {
@@ -425,7 +433,7 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           continue;
         }
         const copies = copiesOf(row);
-        const problems = await deleteCopies(deps.targets, copies);
+        const problems = await removeRecordCopies(deps.targets, deps.placement, row);
         removedFiles += copies.length - problems.length;
         if (problems.length > 0)
           deps.logger.warn({ recordId: row.id, problems }, 'could not delete some copies of a deleted task');

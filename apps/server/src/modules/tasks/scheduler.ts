@@ -17,6 +17,8 @@ export interface ScheduledRunner {
   runScheduled(taskId: number): Promise<void>;
   /** Leaves a visible trace (a `skipped` record) of a fire that did not run, e.g. outside a window. */
   recordSkipped?(taskId: number, reason: string): Promise<void>;
+  /** Why the task cannot run now although it is due (its node is offline), or null. */
+  scheduledSkipReason?(taskId: number): Promise<string | null>;
 }
 
 export interface TaskSchedulerDeps {
@@ -53,6 +55,7 @@ interface Entry {
  *
  * - Each fire time is claimed in `schedule_claims` first, so masters sharing a database run it once.
  * - Fires missed while no master was running are not caught up: the next fire happens normally.
+ * - A fire for a task whose agent node is offline is skipped the same way (SPEC §5.2 step 1).
  * - A fire outside the task's maintenance windows (evaluated at the fire time) is skipped with an
  *   audit entry and a trace from the runner (`recordSkipped`).
  * - A fire while the previous run is still going is skipped with an audit entry (one run per task).
@@ -143,6 +146,12 @@ export const createTaskScheduler = (deps: TaskSchedulerDeps) => {
       });
       if (!won) return;
 
+      const offline = (await current.scheduledSkipReason?.(taskId)) ?? null;
+      if (offline !== null) {
+        await auditSkip(taskId, task.name, offline, slot);
+        if (current.recordSkipped) await current.recordSkipped(taskId, offline);
+        return;
+      }
       const windowsText = task.maintenanceWindows.trim();
       if (windowsText !== '' && !isWithinWindows(parseWindowsLenient(windowsText), slot, timeZone)) {
         await auditSkip(taskId, task.name, OUTSIDE_WINDOW_REASON, slot);
