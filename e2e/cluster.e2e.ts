@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { NodeSummary, RecordSummary } from '@backupx/contract';
@@ -12,7 +11,6 @@ import { launchBrowser, screenshot, startProduct, type RunningProduct } from './
 type Envelope<T = unknown> = { code: string; message: string; data: T };
 const ADMIN = { username: 'admin', password: 'Admin-Password-1', displayName: 'Ada Admin' };
 const NODE_NAME = 'web-e2e';
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The cluster walked through in the console: the admin adds a node with the wizard and copies its
@@ -67,9 +65,9 @@ describe('cluster end to end in the console', () => {
     if (task.result?.state === 'fail') await shot(`failed-${task.name.replace(/[^a-z0-9]+/gi, '-')}`);
   });
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
+    if (agent?.pid !== undefined && agent.exitCode === null) {
       const exited = new Promise((resolve) => agent?.once('exit', resolve));
-      agent.kill('SIGTERM');
+      process.kill(-agent.pid, 'SIGTERM');
       await exited;
     }
     await browser.close();
@@ -105,6 +103,8 @@ describe('cluster end to end in the console', () => {
     await page.getByTestId('node-wizard-version').waitFor();
     // The agent version defaults to the master's.
     expect(await page.getByTestId('node-wizard-version').inputValue()).not.toBe('');
+    // Foreground: the installer runs the agent itself (the test supervises it; no systemd here).
+    await page.getByTestId('node-wizard-install-foreground').click();
     await shot('03-wizard-options');
     await page.getByTestId('node-wizard-next').click();
     await page.getByTestId('node-wizard-commands').waitFor();
@@ -132,25 +132,25 @@ describe('cluster end to end in the console', () => {
   });
 
   it('installs the agent from the command and the node turns online in the wizard', async () => {
-    // TODO(lead): run `shown.urlCommand` against the master with the installer in a temp prefix
-    // (foreground mode, no root) once the harness for it lands. Until then the agent is started
-    // directly with the token the wizard showed, which is what the installer configures.
-    agent = spawn(
-      process.execPath,
-      [
-        path.join(repoRoot, 'apps/cli/bin/backupx.js'),
-        'agent',
-        '--master',
-        product.url,
-        '--token',
-        shown.nodeToken,
-        '--temp-dir',
-        path.join(work, 'agent-tmp'),
-        '--heartbeat-interval',
-        '2s',
-      ],
-      { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    // The command exactly as shown, run by a shell. Two test hooks keep it off the real system:
+    // BACKUPX_INSTALL_PREFIX puts every file under a temp prefix, and a `sudo` that just runs its
+    // command keeps that variable (a real sudo would reset the environment).
+    const prefix = path.join(work, 'install-root');
+    const shims = path.join(work, 'shims');
+    mkdirSync(prefix);
+    mkdirSync(shims);
+    writeFileSync(path.join(shims, 'sudo'), '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
+    agent = spawn('bash', ['-c', shown.urlCommand], {
+      env: {
+        PATH: `${shims}:${process.env.PATH ?? ''}`,
+        HOME: work,
+        BACKUPX_INSTALL_PREFIX: prefix,
+        BACKUPX_INSTALL_SKIP_ROOT_CHECK: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: the shell, the installer and the agent it execs stop together.
+      detached: true,
+    });
     agent.stdout?.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
     agent.stderr?.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
 
@@ -158,12 +158,18 @@ describe('cluster end to end in the console', () => {
     const health = page.getByTestId(`node-wizard-health-${String(ids.node)}`);
     await page
       .locator(`[data-testid="node-wizard-health-${String(ids.node)}"][data-health="healthy"]`)
-      .waitFor({ timeout: 60_000 })
+      .waitFor({ timeout: 120_000 })
       .catch((error: unknown) => {
         throw new Error(`the node did not turn healthy: ${String(error)}\nagent output:\n${agentOutput}`);
       });
     expect(await health.getAttribute('data-health')).toBe('healthy');
     await shot('05-wizard-node-online');
+    // The installer laid the agent out under the prefix and runs it from there.
+    expect(agentOutput).toContain('starting the agent in the foreground');
+    expect(readFileSync(path.join(prefix, 'etc/backupx-agent/agent.token'), 'utf8').trim()).toBe(
+      shown.nodeToken,
+    );
+    expect(existsSync(path.join(prefix, 'opt/backupx-agent'))).toBe(true);
     await page.getByTestId('node-wizard-done').click();
     await page.locator(`[data-testid="node-row-${String(ids.node)}"][data-status="online"]`).waitFor();
     await shot('06-nodes-online');
@@ -257,5 +263,17 @@ describe('cluster end to end in the console', () => {
     } finally {
       await zhContext.close();
     }
+  });
+
+  it('shows the cluster and the node performance on the dashboard', async () => {
+    await page.goto(`${product.url}/`);
+    await page.getByTestId('dashboard-cluster').waitFor();
+    await expect.poll(() => page.getByTestId('dashboard-cluster-online').innerText()).toBe('2');
+    const row = page.getByTestId(`node-performance-row-${String(ids.node)}`);
+    await row.waitFor();
+    await expect.poll(() => row.innerText()).toContain(NODE_NAME);
+    expect(await page.getByTestId(`node-performance-runs-${String(ids.node)}`).innerText()).toContain('1');
+    await page.getByTestId('dashboard-cluster-section').scrollIntoViewIfNeeded();
+    await shot('15-dashboard-cluster');
   });
 });

@@ -36,7 +36,11 @@ export const eventQueryPrefixes: Record<EventType, readonly string[]> = {
   agent_outdated: ['nodes'],
 };
 
-/** The events the dashboard refreshes on (SPEC §14.6). */
+/**
+ * The events the dashboard refreshes on (SPEC §14.6). `agent_outdated` changes the cluster
+ * section's outdated-agents count; nodes going online or offline send no event, so the cluster
+ * follows them through the dashboard's 60 s refetch.
+ */
 export const dashboardEventTypes: readonly EventType[] = [
   'backup_success',
   'backup_failed',
@@ -46,6 +50,7 @@ export const dashboardEventTypes: readonly EventType[] = [
   'sla_violation',
   'storage_unhealthy',
   'storage_capacity_warning',
+  'agent_outdated',
 ];
 
 /** Fields worth showing under an event, in display order (the rest stays in the raw body). */

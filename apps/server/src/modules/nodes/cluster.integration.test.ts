@@ -407,6 +407,13 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     });
     expect(refused.status).toBe(400);
     expect(refused.body.code).toBe('NODE_OFFLINE');
+    // Refused before anything was written: no record of the refused run.
+    const records = await master.container.database.db
+      .selectFrom('backupRecords')
+      .select('id')
+      .where('taskId', '=', taskId)
+      .execute();
+    expect(records).toHaveLength(1);
     await setBandwidth('edge-2', '');
     startAgent('edge-2');
     await waitOnline('edge-2');

@@ -637,6 +637,9 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       const targetIds = await targetIdsOf(deps.tasks, task.id);
       const place = (await deps.placement?.resolve(task)) ?? { kind: 'local' as const, nodeId: 0 };
       const remote = place.kind === 'remote';
+      // Refused before anything is written: an offline node leaves no record behind.
+      if (place.kind === 'remote' && !place.online)
+        throw new AppError('NODE_OFFLINE', `node "${place.nodeName}" is offline; the run was not started`);
       const { recordId, startedAt } = await begin(task, targetIds, place.nodeId, remote);
       const triggerLine = `${trigger === 'scheduled' ? 'scheduled' : 'manual'} run`;
       if (place.kind === 'local') {
@@ -654,11 +657,6 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
           true,
         );
       };
-      if (!place.online) {
-        const message = `node "${place.nodeName}" is offline; the run was not started`;
-        await failRemote(message);
-        throw new AppError('NODE_OFFLINE', message);
-      }
       try {
         await deps.placement?.dispatchRun(place.nodeId, task.id, recordId);
       } catch (error) {

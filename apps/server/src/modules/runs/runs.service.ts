@@ -481,6 +481,11 @@ export const createRunsService = (deps: RunsServiceDeps) => {
         kind: 'local' as const,
         nodeId: 0,
       };
+      if (place.kind === 'remote' && !place.online)
+        throw new AppError(
+          'NODE_OFFLINE',
+          `node "${place.nodeName}" is offline; the restore was not started`,
+        );
       const restoreId = await repository.insertRestore({
         backupRecordId: recordId,
         taskId: task.id,
@@ -499,11 +504,6 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           await repository.appendLog('restoreRecords', restoreId, `[ERROR] ${message}`, toIso(clock.now()));
           await deps.restores.finishRemote(restoreId, { status: 'failed', errorMessage: message });
         };
-        if (!place.online) {
-          const message = `node "${place.nodeName}" is offline; the restore was not started`;
-          await fail(message);
-          throw new AppError('NODE_OFFLINE', message);
-        }
         try {
           await deps.placement?.dispatchRestore(place.nodeId, restoreId);
         } catch (error) {

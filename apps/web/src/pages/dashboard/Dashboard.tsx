@@ -31,6 +31,7 @@ import { dashboardEventTypes } from '../../events/eventMeta.ts';
 import { formatBytes, formatDateTime, formatRelativeTime } from '../../lib/format.ts';
 import { translateDynamic } from '../../lib/i18n-helpers.ts';
 import { paths } from '../../paths.ts';
+import { ClusterSection } from './ClusterSection.tsx';
 import { RecentRecordsTable } from './RecentRecordsTable.tsx';
 import { DASHBOARD_DAYS, TASKS_URL, dashboardKeys, shortDay } from './dashboardQueries.ts';
 
@@ -64,8 +65,21 @@ export function Dashboard() {
     refetchInterval: 60_000,
   });
 
+  // The cluster (SPEC §14.6, §11.10); viewer-level like the rest, so shown to every role.
+  const cluster = useQuery({
+    queryKey: dashboardKeys.cluster,
+    queryFn: ({ signal }) => apiCall(apiRoutes.dashboard.cluster, { signal }),
+    refetchInterval: 60_000,
+  });
+  const nodePerformance = useQuery({
+    queryKey: dashboardKeys.nodePerformance(DASHBOARD_DAYS),
+    queryFn: ({ signal }) =>
+      apiCall(apiRoutes.dashboard.nodePerformance, { query: { days: String(DASHBOARD_DAYS) }, signal }),
+    refetchInterval: 60_000,
+  });
+
   const refreshAll = () => queryClient.invalidateQueries({ queryKey: dashboardKeys.all });
-  // Live refresh (SPEC §14.6): any finished backup, restore, verification or storage alert.
+  // Live refresh (SPEC §14.6): any finished backup, restore, verification, storage or agent alert.
   useEventSubscription(dashboardEventTypes, () => void refreshAll());
 
   const data = stats.data;
@@ -168,7 +182,12 @@ export function Dashboard() {
                 icon={<ReloadOutlined />}
                 aria-label={t('common.refresh')}
                 loading={
-                  (stats.isFetching || timeline.isFetching || breakdown.isFetching) && !stats.isPending
+                  (stats.isFetching ||
+                    timeline.isFetching ||
+                    breakdown.isFetching ||
+                    cluster.isFetching ||
+                    nodePerformance.isFetching) &&
+                  !stats.isPending
                 }
                 onClick={() => void refreshAll()}
                 data-testid="dashboard-refresh"
@@ -370,6 +389,17 @@ export function Dashboard() {
           </Card>
         </Col>
       </Row>
+
+      <ClusterSection
+        cluster={cluster.data}
+        performance={nodePerformance.data}
+        clusterLoading={cluster.isPending}
+        performanceLoading={nodePerformance.isPending}
+        error={cluster.error ?? nodePerformance.error}
+        onRetry={() => void refreshAll()}
+        now={cluster.dataUpdatedAt}
+        days={DASHBOARD_DAYS}
+      />
     </>
   );
 }
