@@ -273,7 +273,6 @@ describe('cluster end to end in the console', () => {
     await row.waitFor();
     await expect.poll(() => row.innerText()).toContain(NODE_NAME);
     expect(await page.getByTestId(`node-performance-runs-${String(ids.node)}`).innerText()).toContain('1');
-    await page.getByTestId('dashboard-cluster-section').scrollIntoViewIfNeeded();
     await shot('15-dashboard-cluster');
   });
 });

@@ -2,7 +2,7 @@
  * The cluster on the dashboard (SPEC §14.6, §11.10): nodes online, outdated agents and the
  * master's version, then every node's backup runs of the window, best success rate first.
  */
-import type { HTMLAttributes, ReactNode } from 'react';
+import type { HTMLAttributes } from 'react';
 import { useMemo } from 'react';
 import {
   Button,
@@ -33,6 +33,7 @@ import { Link, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import type { ClusterOverview, NodePerformance } from '@backupx/contract';
 import { LoadError } from '../../components/LoadError.tsx';
+import { StatCard } from '../../components/StatCard.tsx';
 import { formatBytes, formatDateTime, formatRelativeTime } from '../../lib/format.ts';
 import { translateDynamic } from '../../lib/i18n-helpers.ts';
 import { useDurationUnits } from '../../lib/useFormatters.ts';
@@ -120,10 +121,11 @@ export function ClusterSummary({
   return (
     <Row gutter={[12, 12]} data-testid="dashboard-cluster">
       <Col xs={24} md={8}>
-        <ClusterMetric
+        <StatCard
+          variant="tile"
           icon={<CloudServerOutlined />}
           color={offline > 0 ? token.colorWarning : token.colorSuccess}
-          label={t('overview.cluster.nodesOnline')}
+          title={t('overview.cluster.nodesOnline')}
           loading={loading}
           value={
             cluster ? (
@@ -152,10 +154,11 @@ export function ClusterSummary({
         />
       </Col>
       <Col xs={24} md={8}>
-        <ClusterMetric
+        <StatCard
+          variant="tile"
           icon={outdated > 0 ? <WarningOutlined /> : <SafetyCertificateOutlined />}
           color={outdated > 0 ? token.colorWarning : token.colorSuccess}
-          label={t('overview.cluster.outdatedAgents')}
+          title={t('overview.cluster.outdatedAgents')}
           loading={loading}
           value={
             cluster ? (
@@ -183,10 +186,11 @@ export function ClusterSummary({
         />
       </Col>
       <Col xs={24} md={8}>
-        <ClusterMetric
+        <StatCard
+          variant="tile"
           icon={<DeploymentUnitOutlined />}
           color={token.colorPrimary}
-          label={t('overview.cluster.masterVersion')}
+          title={t('overview.cluster.masterVersion')}
           loading={loading}
           value={
             cluster ? (
@@ -201,80 +205,6 @@ export function ClusterSummary({
         />
       </Col>
     </Row>
-  );
-}
-
-/** A compact figure of the summary strip: the dashboard's stat card, lighter (no own card). */
-function ClusterMetric({
-  icon,
-  color,
-  label,
-  value,
-  footer,
-  loading,
-}: {
-  icon: ReactNode;
-  color: string;
-  label: ReactNode;
-  value: ReactNode;
-  footer?: ReactNode;
-  loading: boolean;
-}) {
-  const { token } = theme.useToken();
-  return (
-    <Flex
-      gap={12}
-      align="center"
-      style={{
-        height: '100%',
-        padding: '12px 16px',
-        borderRadius: token.borderRadiusLG,
-        background: token.colorFillQuaternary,
-      }}
-    >
-      <Flex
-        align="center"
-        justify="center"
-        style={{
-          width: 40,
-          height: 40,
-          flex: '0 0 40px',
-          borderRadius: token.borderRadius,
-          background: `color-mix(in srgb, ${color} 14%, transparent)`,
-          color,
-          fontSize: 18,
-        }}
-      >
-        {icon}
-      </Flex>
-      <div style={{ minWidth: 0, flex: 1 }}>
-        <Typography.Text type="secondary" style={{ fontSize: 13 }}>
-          {label}
-        </Typography.Text>
-        {loading ? (
-          <Skeleton.Input active size="small" style={{ display: 'block', marginTop: 4 }} />
-        ) : (
-          <div
-            style={{
-              fontSize: 20,
-              fontWeight: 600,
-              lineHeight: 1.35,
-              color: token.colorTextHeading,
-              overflow: 'hidden',
-              textOverflow: 'ellipsis',
-              whiteSpace: 'nowrap',
-            }}
-          >
-            {value}
-          </div>
-        )}
-        {footer && !loading ? (
-          <div style={{ fontSize: 12, color: token.colorTextSecondary, overflowWrap: 'anywhere' }}>
-            {footer}
-          </div>
-        ) : null}
-      </div>
-    </Flex>
   );
 }
 
