@@ -344,6 +344,8 @@ export const createContainer = async (input: ContainerInput) => {
     runnerId,
     tempDir: config.backup.temp_dir,
     maxConcurrent: config.backup.max_concurrent,
+    bandwidthLimit: config.backup.bandwidth_limit,
+    localNode: () => nodesRepository.findLocal(),
     timeZone: config.backup.timezone,
     childEnv: childProcessEnv(),
     placement,

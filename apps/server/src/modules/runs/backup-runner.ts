@@ -40,6 +40,7 @@ import {
   type TargetAccess,
   type TaskReader,
 } from './artifacts.ts';
+import { localLimitsOf, type LocalLimitsDeps } from './local-limits.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import { selectForDeletion } from './retention.ts';
 import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
@@ -58,7 +59,7 @@ export interface RunMetrics {
   }): void;
 }
 
-export interface BackupRunnerDeps {
+export interface BackupRunnerDeps extends LocalLimitsDeps {
   repository: RunsRepository;
   tasks: TaskReader;
   targets: TargetAccess;
@@ -72,7 +73,6 @@ export interface BackupRunnerDeps {
   /** Identity of this master process's data directory; records it runs carry it. */
   runnerId: string;
   tempDir: string;
-  maxConcurrent: number;
   /** IANA zone for maintenance windows ('' = the process's zone). */
   timeZone: string;
   retryPolicy?: RetryPolicy;
@@ -459,10 +459,13 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     let uploadResults: UploadResult[] = [];
     let storedBytes = 0;
     try {
-      if (slots.busy) log('info', 'waiting for a free backup slot (backup.max_concurrent)');
+      const limits = await localLimitsOf(deps);
+      slots.resize(limits.concurrency);
+      if (slots.busy) log('info', 'waiting for a free backup slot (max concurrency of this master)');
       release = await slots.acquire(signal);
       endRunning = deps.metrics?.runStarted();
       log('info', `backup of task "${task.name}" (${task.type}) started`);
+      if (limits.bandwidthLimit !== '') log('info', `bandwidth limited to ${limits.bandwidthLimit}`);
       await mkdir(deps.tempDir, { recursive: true, mode: 0o700 });
       workDir = await mkdtemp(path.join(deps.tempDir, 'backupx-run-'));
       const ctx: SourceContext = { signal, log, workDir, now: startedAt, spawn, env: deps.childEnv };
@@ -511,6 +514,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         log,
         metadata: { taskId: String(task.id), recordId: String(recordId) },
         uploadId: uploadIdOf(recordId),
+        ...(limits.bandwidthLimit === '' ? {} : { bandwidthLimit: limits.bandwidthLimit }),
         ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
         onProgress: (progress) => {
           const total = progress.totalBytes ?? estimate;

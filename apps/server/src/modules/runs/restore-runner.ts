@@ -24,11 +24,12 @@ import type { EventBus } from '../events/event-bus.ts';
 import { AppError } from '../../lib/errors.ts';
 import { copiesOf, openFirstReadableCopy, partitionCopies, type TargetAccess } from './artifacts.ts';
 import { connectionOf, sourcePathsOf } from './backup-runner.ts';
+import { localLimitsOf, type LocalLimitsDeps } from './local-limits.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import type { RecordRow, RunsRepository } from './runs.repository.ts';
 import { Semaphore } from './semaphore.ts';
 
-export interface RestoreRunnerDeps {
+export interface RestoreRunnerDeps extends LocalLimitsDeps {
   repository: RunsRepository;
   targets: TargetAccess;
   secretBox: SecretBox;
@@ -40,7 +41,6 @@ export interface RestoreRunnerDeps {
   clock: Clock;
   logger: Logger;
   tempDir: string;
-  maxConcurrent: number;
   childEnv: Record<string, string | undefined>;
   onFinished?: (status: string) => void;
 }
@@ -90,7 +90,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
     return reachable;
   };
 
-  const openVerified = async (record: RecordRow, signal: AbortSignal) => {
+  const openVerified = async (record: RecordRow, signal: AbortSignal, bandwidthLimit: string) => {
     const decryption = record.fileName.endsWith('.enc') ? keys : {};
     let artifactName = '';
     const opened = await openFirstReadableCopy(
@@ -98,7 +98,11 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
       await reachableCopies(record),
       async (backend, copy) => {
         const reference: StoredArtifact = { ...artifactOf(record), backend, objectKey: copy.storagePath };
-        const result = await openArtifact(reference, { ...decryption, signal });
+        const result = await openArtifact(reference, {
+          ...decryption,
+          signal,
+          ...(bandwidthLimit === '' ? {} : { bandwidthLimit }),
+        });
         artifactName = result.artifactName;
         return result.stream;
       },
@@ -110,6 +114,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
     task: BackupTaskRow,
     record: RecordRow,
     ctx: SourceContext,
+    bandwidthLimit: string,
   ): Promise<void> => {
     const decryption = record.fileName.endsWith('.enc') ? keys : {};
     let spooled = '';
@@ -124,6 +129,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
           {
             ...decryption,
             signal: ctx.signal,
+            ...(bandwidthLimit === '' ? {} : { bandwidthLimit }),
           },
         );
         return createReadStream(spooled);
@@ -225,6 +231,8 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
     let status: 'success' | 'failed' = 'failed';
     let errorMessage = '';
     try {
+      const limits = await localLimitsOf(deps);
+      slots.resize(limits.concurrency);
       release = await slots.acquire(signal);
       log('info', `restoring backup #${String(record.id)} (${record.fileName}) of task "${task.name}"`);
       await mkdir(deps.tempDir, { recursive: true, mode: 0o700 });
@@ -234,7 +242,8 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
       if (task.type === 'file') {
         const opened = [];
         try {
-          for (const element of chain) opened.push(await openVerified(element, signal));
+          for (const element of chain)
+            opened.push(await openVerified(element, signal, limits.bandwidthLimit));
           const result = await restoreFiles(
             ctx,
             opened.map((item) => item.stream),
@@ -252,7 +261,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
           }
         }
       } else {
-        await restoreDatabase(task, record, ctx);
+        await restoreDatabase(task, record, ctx, limits.bandwidthLimit);
       }
       status = 'success';
     } catch (error) {

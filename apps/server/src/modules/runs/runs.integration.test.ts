@@ -596,6 +596,54 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     expect(records.body.data.map((record) => record.id).sort()).toEqual([kept.id, removed.id].sort());
   });
 
+  it("applies the local node's max concurrency and bandwidth limit to this master's own runs", async () => {
+    const nodes = await api().get<Envelope<{ id: number; name: string; isLocal: boolean }[]>>('/api/nodes', {
+      token: admin,
+    });
+    const local = nodes.body.data.find((node) => node.isLocal);
+    if (local === undefined) throw new Error('no local node');
+    const setLimits = async (maxConcurrent: number, bandwidthLimit: string) => {
+      const response = await api().put(
+        `/api/nodes/${String(local.id)}`,
+        { name: local.name, maxConcurrent, bandwidthLimit },
+        { token: admin },
+      );
+      expect(response.status, response.text).toBe(200);
+    };
+    // One at a time, at 2 MiB/s: the first run (about 3 MiB, stored uncompressed) holds the only slot.
+    await setLimits(1, '2M');
+    const bodies = ['limited one', 'limited two'].map((name) => ({
+      name,
+      type: 'file',
+      sourcePaths: [source],
+      storageTargetIds: [targetA],
+      compression: 'none',
+      maxBackups: 0,
+      retentionDays: 0,
+    }));
+    const ids = [await createTask(bodies[0] ?? {}), await createTask(bodies[1] ?? {})];
+    const started = await Promise.all(
+      ids.map((id) =>
+        api().post<Envelope<RecordDetail>>(`/api/backup/tasks/${String(id)}/run`, undefined, {
+          token: admin,
+        }),
+      ),
+    );
+    const records = await Promise.all(started.map((response) => waitForRecord(response.body.data.id)));
+    for (const record of records) {
+      expect(record.status, record.errorMessage).toBe('success');
+      expect(record.logContent).toContain('bandwidth limited to 2M');
+    }
+    // Exactly one of the two waited for the other's slot.
+    expect(
+      records.filter((record) => record.logContent.includes('waiting for a free backup slot')),
+    ).toHaveLength(1);
+    await setLimits(0, '');
+    const unlimited = await run(ids[0] ?? 0);
+    expect(unlimited.logContent).not.toContain('bandwidth limited');
+    for (const id of ids) await api().delete(`/api/backup/tasks/${String(id)}`, undefined, { token: admin });
+  });
+
   it('answers bad input on record routes with a clear 4xx and changes nothing', async () => {
     const before = (await api().get<Envelope<RecordSummary[]>>('/api/backup/records', { token: viewer })).body
       .data;

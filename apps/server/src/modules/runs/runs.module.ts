@@ -6,6 +6,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { TargetAccess, TaskReader } from './artifacts.ts';
 import { createBackupRunner, type RunMetrics, type RunPlacement } from './backup-runner.ts';
+import type { LocalLimitsDeps } from './local-limits.ts';
 import { LogHub } from './log-hub.ts';
 import { createRestoreRunner } from './restore-runner.ts';
 import { createRunsRepository } from './runs.repository.ts';
@@ -26,6 +27,9 @@ export interface RunsModuleDeps {
   runnerId: string;
   tempDir: string;
   maxConcurrent: number;
+  /** `backup.bandwidth_limit`: this master's transfers, unless its node sets its own. */
+  bandwidthLimit: string;
+  localNode?: LocalLimitsDeps['localNode'];
   timeZone: string;
   childEnv: Record<string, string | undefined>;
   retryPolicy?: RetryPolicy;
@@ -51,6 +55,8 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
     logger: deps.logger,
     tempDir: deps.tempDir,
     maxConcurrent: deps.maxConcurrent,
+    bandwidthLimit: deps.bandwidthLimit,
+    ...(deps.localNode ? { localNode: deps.localNode } : {}),
     childEnv: deps.childEnv,
   };
   const backups = createBackupRunner({

@@ -39,4 +39,34 @@ describe('Semaphore (backup.max_concurrent)', () => {
     expect(slots.busy).toBe(true);
     again();
   });
+
+  it('follows a new capacity: more lets waiters in at once, less waits for holders to leave', async () => {
+    const slots = new Semaphore(1);
+    const first = await slots.acquire();
+    const admitted: string[] = [];
+    const second = slots.acquire().then((release) => {
+      admitted.push('second');
+      return release;
+    });
+    const third = slots.acquire().then((release) => {
+      admitted.push('third');
+      return release;
+    });
+    slots.resize(3);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(admitted).toEqual(['second', 'third']);
+    expect(slots.busy).toBe(true);
+
+    slots.resize(1);
+    first();
+    (await second)();
+    // Two released, one still held: at capacity 1 nobody else gets in.
+    expect(slots.busy).toBe(true);
+    (await third)();
+    expect(slots.busy).toBe(false);
+    const again = await slots.acquire();
+    expect(slots.busy).toBe(true);
+    again();
+  });
 });

@@ -1,6 +1,10 @@
-/** A counting semaphore: at most `capacity` holders; waiters are served in order. */
+/**
+ * A counting semaphore: at most `capacity` holders; waiters are served in order. The capacity can
+ * change while in use (the local node's max concurrency is edited in the console): a larger one
+ * lets waiters in at once, a smaller one takes effect as holders release.
+ */
 export class Semaphore {
-  readonly #capacity: number;
+  #capacity: number;
   #held = 0;
   readonly #waiting: (() => void)[] = [];
 
@@ -13,12 +17,25 @@ export class Semaphore {
     return this.#held >= this.#capacity;
   }
 
+  resize(capacity: number): void {
+    this.#capacity = Math.max(1, capacity);
+    this.#admit();
+  }
+
+  #admit(): void {
+    while (this.#held < this.#capacity) {
+      const next = this.#waiting.shift();
+      if (next === undefined) return;
+      this.#held += 1;
+      next();
+    }
+  }
+
   /** Resolves with a release function once a slot is free; rejects if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     const release = (): void => {
-      const next = this.#waiting.shift();
-      if (next === undefined) this.#held -= 1;
-      else next();
+      this.#held -= 1;
+      this.#admit();
     };
     if (this.#held < this.#capacity) {
       this.#held += 1;
