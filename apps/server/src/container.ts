@@ -419,6 +419,7 @@ export const createContainer = async (input: ContainerInput) => {
       const node = await nodesRepository.findById(id);
       return node === undefined ? undefined : { isLocal: node.isLocal === 1 };
     },
+    nodeNames: (ids) => nodesRepository.namesOf(ids),
   });
   const databaseDiscovery = createDatabaseDiscoveryService({
     tasksRepository,

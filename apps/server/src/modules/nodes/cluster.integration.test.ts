@@ -224,8 +224,11 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     expect(record.hasContents).toBe(true);
     expect(s3Objects()).toContain(record.storagePath);
     expect(filesUnder(path.join(sshd.dataDir, 'cluster'))).toContain(record.storagePath);
-    const task = await get<{ lastStatus: string }>(`/api/backup/tasks/${String(taskId)}`);
+    const task = await get<{ lastStatus: string; nodeName: string }>(`/api/backup/tasks/${String(taskId)}`);
     expect(task.lastStatus).toBe('success');
+    expect(task.nodeName).toBe('edge-1');
+    const listed = await get<{ id: number; nodeName: string }[]>('/api/backup/tasks');
+    expect(listed.find((entry) => entry.id === taskId)?.nodeName).toBe('edge-1');
 
     // Restore on the node that made it, into another directory, byte for byte.
     const into = path.join(work, 'restored-files');

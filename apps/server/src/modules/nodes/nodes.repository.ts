@@ -39,6 +39,13 @@ export const createNodesRepository = (db: Kysely<Database>) => ({
   async findById(id: number): Promise<NodeRow | undefined> {
     return db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
   },
+  /** Names of the existing nodes among `ids`. */
+  async namesOf(ids: readonly number[]): Promise<Map<number, string>> {
+    const wanted = [...new Set(ids)].filter((id) => id > 0);
+    if (wanted.length === 0) return new Map();
+    const rows = await db.selectFrom('nodes').select(['id', 'name']).where('id', 'in', wanted).execute();
+    return new Map(rows.map((row) => [row.id, row.name]));
+  },
   async findLocal(): Promise<NodeRow | undefined> {
     return db.selectFrom('nodes').selectAll().where('isLocal', '=', 1).executeTakeFirst();
   },

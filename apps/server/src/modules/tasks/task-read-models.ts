@@ -39,7 +39,11 @@ export const sourcePathsOfRow = (row: BackupTaskRow): string[] => {
   return paths.length > 0 ? paths : cleanList([row.sourcePath]);
 };
 
-export const toSummary = (row: BackupTaskRow, targets: readonly TaskTargetRef[]): TaskSummary => ({
+export const toSummary = (
+  row: BackupTaskRow,
+  targets: readonly TaskTargetRef[],
+  nodeName = '',
+): TaskSummary => ({
   id: row.id,
   name: row.name,
   type: (row.type === 'pgsql' ? 'postgresql' : row.type) as TaskType,
@@ -50,7 +54,7 @@ export const toSummary = (row: BackupTaskRow, targets: readonly TaskTargetRef[])
   storageTargetIds: targets.map((target) => target.storageTargetId),
   storageTargetNames: targets.map((target) => target.name),
   nodeId: row.nodeId,
-  nodeName: '',
+  nodeName,
   nodePoolTag: row.nodePoolTag,
   tags: row.tags,
   retentionDays: row.retentionDays,
@@ -76,10 +80,14 @@ export const toSummary = (row: BackupTaskRow, targets: readonly TaskTargetRef[])
   updatedAt: row.updatedAt,
 });
 
-export const toDetail = (row: BackupTaskRow, targets: readonly TaskTargetRef[]): TaskDetail => {
+export const toDetail = (
+  row: BackupTaskRow,
+  targets: readonly TaskTargetRef[],
+  nodeName = '',
+): TaskDetail => {
   const sourcePaths = sourcePathsOfRow(row);
   return {
-    ...toSummary(row, targets),
+    ...toSummary(row, targets, nodeName),
     sourcePath: sourcePaths[0] ?? '',
     sourcePaths,
     excludePatterns: parseJson<string[]>(row.excludePatterns, []),

@@ -47,6 +47,8 @@ export interface TasksServiceDeps {
   artifacts?: TaskArtifacts;
   /** Whether a node exists and is the master's own (cluster); without it only node 0 is valid. */
   nodeOf?: (id: number) => Promise<{ isLocal: boolean } | undefined>;
+  /** Names of the nodes tasks run on (`nodeName` of summaries; '' for this master and unknown ids). */
+  nodeNames?: (ids: readonly number[]) => Promise<Map<number, string>>;
 }
 
 export type TasksService = ReturnType<typeof createTasksService>;
@@ -62,7 +64,11 @@ export const createTasksService = (deps: TasksServiceDeps) => {
 
   const targetsOf = async (taskId: number): Promise<TaskTargetRef[]> => tasksRepository.targetsOf([taskId]);
 
-  const detailOf = async (row: BackupTaskRow): Promise<TaskDetail> => toDetail(row, await targetsOf(row.id));
+  const nodeNamesOf = async (ids: readonly number[]): Promise<Map<number, string>> =>
+    (await deps.nodeNames?.(ids)) ?? new Map<number, string>();
+
+  const detailOf = async (row: BackupTaskRow): Promise<TaskDetail> =>
+    toDetail(row, await targetsOf(row.id), (await nodeNamesOf([row.nodeId])).get(row.nodeId));
 
   /** Password rules: empty or `********` keeps the stored one; types without a server keep none. */
   const applyPassword = (draft: TaskDraft, password: string | undefined): TaskDraft => {
@@ -236,7 +242,8 @@ export const createTasksService = (deps: TasksServiceDeps) => {
             });
       const targets = await tasksRepository.targetsOf(matching.map((row) => row.id));
       const byTask = Map.groupBy(targets, (target) => target.taskId);
-      return matching.map((row) => toSummary(row, byTask.get(row.id) ?? []));
+      const nodeNames = await nodeNamesOf(matching.map((row) => row.nodeId));
+      return matching.map((row) => toSummary(row, byTask.get(row.id) ?? [], nodeNames.get(row.nodeId)));
     },
 
     async tags(): Promise<string[]> {
@@ -313,7 +320,11 @@ export const createTasksService = (deps: TasksServiceDeps) => {
     async toggle(actor: Actor, id: number, enabled?: boolean): Promise<TaskSummary> {
       const row = await requireRow(id);
       const updated = await setEnabled(actor, row, enabled ?? row.enabled !== 1);
-      return toSummary(updated, await targetsOf(id));
+      return toSummary(
+        updated,
+        await targetsOf(id),
+        (await nodeNamesOf([updated.nodeId])).get(updated.nodeId),
+      );
     },
 
     async batchToggle(actor: Actor, ids: readonly number[], enabled: boolean): Promise<TaskBatchResult> {
