@@ -2,6 +2,7 @@
 // figure and a last line of ratios against a baseline measured in the same run.
 const benches: Record<string, () => Promise<void>> = {
   api: async () => (await import('./api.bench.ts')).run(),
+  cluster: async () => (await import('./cluster.bench.ts')).run(),
   engine: async () => (await import('./engine.bench.ts')).run(),
 };
 

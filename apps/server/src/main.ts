@@ -74,6 +74,7 @@ export const startMaster = async (input: LoadConfigInput & { cwd: string }): Pro
       node: await container.services.nodes.authenticateAgent(token),
     }),
     registerRoutes: container.registerRoutes,
+    onClosing: () => container.services.commands.releasePolls(),
   });
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   const stopMaintenance = startMaintenance(container, logger);

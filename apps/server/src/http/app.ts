@@ -27,6 +27,8 @@ export interface AppOptions {
   authenticateAgent: (token: string) => Promise<AgentPrincipal>;
   /** Registers every module's routes. */
   registerRoutes: (registry: RouteRegistry) => void;
+  /** Called when closing begins, before in-flight requests are awaited (ends held long polls). */
+  onClosing?: () => void;
 }
 
 const forwardedHeaders = [
@@ -92,6 +94,13 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
+  if (options.onClosing) {
+    const onClosing = options.onClosing;
+    app.addHook('preClose', (done) => {
+      onClosing();
+      done();
+    });
+  }
   app.decorateRequest('principal', null);
   app.decorateRequest('agent', null);
   // Raw uploads (agent relay): the handler reads the body stream itself.

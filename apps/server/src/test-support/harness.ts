@@ -113,6 +113,7 @@ export const startTestMaster = async (
       node: await container.services.nodes.authenticateAgent(token),
     }),
     registerRoutes: container.registerRoutes,
+    onClosing: () => container.services.commands.releasePolls(),
   });
   const url = await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const api = createApiClient(url);

@@ -169,6 +169,60 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  it('holds a long poll that carries a JSON body until work is queued, and loses nothing to a poll that went away', async () => {
+    // A hand-driven agent: the same requests the real one sends (its poll carries `{}`).
+    const raw = await post<{ id: number; token: string }>('/api/nodes', { name: 'edge-raw' });
+    const agentPost = (url: string, body: unknown, signal?: AbortSignal) =>
+      fetch(`${master.url}${url}`, {
+        method: 'POST',
+        headers: { 'X-Agent-Token': raw.token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      });
+    expect((await agentPost('/api/agent/heartbeat', { hostname: 'raw', agentVersion: '0.1.0' })).status).toBe(
+      200,
+    );
+
+    // A poll that goes away while held: it must not take the next command with it.
+    const gone = new AbortController();
+    const abandoned = agentPost('/api/agent/commands/poll?wait=20', {}, gone.signal).then(
+      async (response) => `answered at once: ${await response.text()}`,
+      () => 'held until aborted',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    gone.abort();
+    expect(await abandoned).toBe('held until aborted');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const held = agentPost('/api/agent/commands/poll?wait=20', {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const listing = api().get<Envelope<{ path: string; entries: unknown[] }>>(
+      `/api/nodes/${String(raw.id)}/fs/list?path=${encodeURIComponent('/srv/raw')}`,
+      { token: admin },
+    );
+    const polled = (await (await held).json()) as {
+      data: { command: { id: number; type: string; payload: { path?: string } } | null };
+    };
+    const command = polled.data.command;
+    expect(command).toMatchObject({ type: 'list_dir', payload: { path: '/srv/raw' } });
+    const answered = await agentPost(`/api/agent/commands/${String(command?.id)}/result`, {
+      success: true,
+      result: { entries: [{ name: 'data', path: '/srv/raw/data', isDir: true, size: 0 }] },
+    });
+    expect(answered.status).toBe(200);
+    const listed = await listing;
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.data.entries).toHaveLength(1);
+    const commands = await master.container.database.db
+      .selectFrom('agentCommands')
+      .select(['type', 'status'])
+      .where('nodeId', '=', raw.id)
+      .execute();
+    expect(commands).toEqual([{ type: 'list_dir', status: 'succeeded' }]);
+    const removed = await api().delete(`/api/nodes/${String(raw.id)}`, undefined, { token: admin });
+    expect(removed.status, removed.text).toBe(200);
+  });
+
   it('lists the local node first, then agents online with what they run on', async () => {
     const nodes = await get<NodeSummary[]>('/api/nodes');
     expect(nodes[0]?.isLocal).toBe(true);

@@ -47,6 +47,8 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
   const { repository, clock } = deps;
   const waiters = new Map<number, Set<() => void>>();
   const doneWaiters = new Map<number, Set<() => void>>();
+  /** Aborted when the master begins to shut down: held polls answer at once. */
+  const closing = new AbortController();
 
   const wake = (map: Map<number, Set<() => void>>, key: number) => {
     const set = map.get(key);
@@ -167,14 +169,15 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
       signal?: AbortSignal,
     ): Promise<AgentCommand | null> {
       const nodeId = node.id;
+      const ended = signal === undefined ? closing.signal : AbortSignal.any([signal, closing.signal]);
       // Waiting uses the monotonic clock: `clock` gives timestamps (tests may hold it still).
       const deadline = performance.now() + waitMs;
       for (;;) {
         const command = await claim(nodeId, node.maxConcurrent);
-        if (command !== null || signal?.aborted === true) return command;
+        if (command !== null || ended.aborted) return command;
         const left = deadline - performance.now();
         if (left <= 0) return null;
-        await park(waiters, nodeId, left, signal);
+        await park(waiters, nodeId, left, ended);
       }
     },
 
@@ -254,7 +257,16 @@ export const createCommandQueue = (deps: CommandQueueDeps) => {
       }, intervalMs);
       monitor.unref();
     },
+    /**
+     * Answers every held poll now (with nothing) and every later one at once: the HTTP server
+     * waits for in-flight requests when it closes, and a held poll would keep it open for 25 s.
+     */
+    releasePolls(): void {
+      closing.abort();
+    },
+
     async stop(): Promise<void> {
+      closing.abort();
       if (monitor) clearInterval(monitor);
       await sweeping;
       unsubscribeQueued();

@@ -131,16 +131,18 @@ export const registerNodeRoutes = (registry: RouteRegistry, services: NodeRouteS
     }
     return agentProtocol.heartbeat(principal.node, body, clientIp);
   });
-  registry.add(agent.poll, async ({ agent: caller, query, request }) => {
+  registry.add(agent.poll, async ({ agent: caller, query, reply }) => {
     const { node } = requireAgent(caller);
-    // The held request ends early when the agent goes away (or the master stops).
+    // The held request ends early when the agent goes away (or the master stops). The response's
+    // `close` says so; the request's fires as soon as its body has been read (a poll with `{}`
+    // would never be held).
     const controller = new AbortController();
     const abort = () => controller.abort();
-    request.raw.once('close', abort);
+    reply.raw.once('close', abort);
     try {
       return { command: await agentProtocol.poll(node, query.wait, controller.signal) };
     } finally {
-      request.raw.off('close', abort);
+      reply.raw.off('close', abort);
     }
   });
   registry.add(agent.result, async ({ agent: caller, params, body }) => {

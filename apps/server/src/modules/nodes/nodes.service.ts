@@ -367,13 +367,14 @@ export const createNodesService = (deps: NodesServiceDeps) => {
 
     /** Resolves an agent token; the hash lookup is followed by a constant-time comparison. */
     async authenticateAgent(token: string): Promise<NodeRow> {
-      const invalid = new AppError('NODE_INVALID_TOKEN', 'The agent token is invalid');
-      if (!/^[0-9a-fA-F]{16,128}$/.test(token)) throw invalid;
+      // Built only on failure: this runs on every agent request.
+      const invalid = () => new AppError('NODE_INVALID_TOKEN', 'The agent token is invalid');
+      if (!/^[0-9a-fA-F]{16,128}$/.test(token)) throw invalid();
       const hash = sha256Hex(token.toLowerCase());
       const node = await repository.findByTokenHash(hash, toIso(clock.now()));
-      if (node === undefined) throw invalid;
+      if (node === undefined) throw invalid();
       if (!constantTimeEqual(hash, node.tokenHash) && !constantTimeEqual(hash, node.prevTokenHash))
-        throw invalid;
+        throw invalid();
       return node;
     },
 
