@@ -67,11 +67,18 @@ import { createNodesRepository } from './modules/nodes/nodes.repository.ts';
 import { createAgentCommandsRepository } from './modules/nodes/agent-commands.repository.ts';
 import { createCommandQueue } from './modules/nodes/command-queue.ts';
 import { createNodesService } from './modules/nodes/nodes.service.ts';
+import { createSlaMonitor } from './modules/sla/sla-monitor.ts';
+import { createSlaRepository } from './modules/sla/sla.repository.ts';
+import { registerSlaRoutes } from './modules/sla/sla.routes.ts';
+import { createSlaService } from './modules/sla/sla.service.ts';
 import { createAgentService } from './modules/nodes/agent.service.ts';
 import { createInstallTokensService } from './modules/nodes/install-tokens.service.ts';
 import { createAgentPackageBuilder } from './modules/nodes/agent-package.ts';
 import { registerNodeRoutes } from './modules/nodes/nodes.routes.ts';
 import type { RunPlacement } from './modules/runs/backup-runner.ts';
+
+/** How often RPO breaches are looked for (SPEC §10.2). */
+const SLA_CHECK_INTERVAL_MS = 15 * 60_000;
 
 export interface ContainerInput {
   config: Readonly<MasterConfig>;
@@ -396,6 +403,18 @@ export const createContainer = async (input: ContainerInput) => {
   stoppers.push(() => nodes.stop());
   commands.start(Math.min(monitorMs, 30_000), (command) => agentProtocol.onCommandTimedOut(command));
 
+  // SLA / RPO compliance, its monitor and the compliance report (SPEC §10).
+  const slaRepository = createSlaRepository(db);
+  const sla = createSlaService({
+    repository: slaRepository,
+    clock,
+    nodeNames: (ids) => nodesRepository.namesOf(ids),
+  });
+  const slaMonitor = createSlaMonitor({ sla, repository: slaRepository, events, clock, logger });
+  metrics.setSlaBreachSource(async () => (await sla.compliance()).violated);
+  slaMonitor.start(SLA_CHECK_INTERVAL_MS);
+  stoppers.push(() => slaMonitor.stop());
+
   // Backup tasks and their cron schedule; the runs module starts the runs and cleans artifacts.
   const taskScheduler = createTaskScheduler({
     tasksRepository,
@@ -462,6 +481,8 @@ export const createContainer = async (input: ContainerInput) => {
     filesystem,
     nodes,
     commands,
+    sla,
+    slaMonitor,
     agentProtocol,
     installTokens,
     agentPackage,
@@ -472,6 +493,7 @@ export const createContainer = async (input: ContainerInput) => {
 
   const registerRoutes = (registry: RouteRegistry) => {
     registerSystemRoutes(registry, services);
+    registerSlaRoutes(registry, services);
     registerAuthRoutes(registry, services);
     registerUserRoutes(registry, services);
     registerApiKeyRoutes(registry, services);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineRoute } from './route.ts';
 import { timestampSchema } from './common.ts';
+import { slaComplianceSchema } from './reports.ts';
 
 /** Default and largest window of the dashboard charts, in days. */
 export const DASHBOARD_DEFAULT_DAYS = 30;
@@ -155,6 +156,14 @@ export const dashboardRoutes = {
     query: dashboardDaysQuerySchema,
     invalidInputCode: 'DASHBOARD_TIMELINE_INVALID',
     response: dashboardBreakdownSchema,
+  }),
+  sla: defineRoute({
+    method: 'GET',
+    path: '/api/dashboard/sla',
+    access: 'viewer',
+    tag: 'dashboard',
+    summary: 'RPO compliance of the enabled tasks with an RPO, and the violations, longest overdue first',
+    response: slaComplianceSchema,
   }),
   cluster: defineRoute({
     method: 'GET',

@@ -175,6 +175,7 @@ export const errorCatalog = {
     description: 'The test message could not be delivered; the message says why.',
   },
 
+  REPORT_RANGE_INVALID: { status: 400, description: 'The report window must be 1 to 365 days.' },
   DASHBOARD_TIMELINE_INVALID: { status: 400, description: 'The `days` parameter must be an integer.' },
   DATABASE_DISCOVERY_FAILED: {
     status: 400,

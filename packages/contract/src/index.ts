@@ -19,6 +19,7 @@ export * from './records.ts';
 export * from './restores.ts';
 export * from './notifications.ts';
 export * from './dashboard.ts';
+export * from './reports.ts';
 export * from './events.ts';
 export * from './nodes.ts';
 export * from './agent.ts';

@@ -13,6 +13,7 @@ import { dashboardRoutes } from './dashboard.ts';
 import { eventRoutes } from './events.ts';
 import { installRoutes, nodeRoutes } from './nodes.ts';
 import { agentRoutes } from './agent.ts';
+import { reportRoutes } from './reports.ts';
 import type { RouteSpec } from './route.ts';
 
 /** Every route of the API, grouped by area. The server must implement each one exactly once. */
@@ -33,6 +34,7 @@ export const apiRoutes = {
   nodes: nodeRoutes,
   install: installRoutes,
   agent: agentRoutes,
+  reports: reportRoutes,
 } as const;
 
 /** Flat list of every declared route. */

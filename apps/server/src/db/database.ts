@@ -8,6 +8,7 @@ import type { DialectName } from './dialect.ts';
 import { foundationMigration } from './migrations/0001-foundation.ts';
 import { backupsMigration } from './migrations/0002-backups.ts';
 import { clusterMigration } from './migrations/0003-cluster.ts';
+import { slaMigration } from './migrations/0004-sla.ts';
 import type { Database } from './tables.ts';
 
 // PostgreSQL returns BIGINT (ids, counts) as strings; every id here is ≤ 2^32, so numbers are exact.
@@ -79,6 +80,7 @@ export const migrationsFor = (dialect: DialectName): Record<string, Migration> =
   '0001-foundation': foundationMigration(dialect),
   '0002-backups': backupsMigration(dialect),
   '0003-cluster': clusterMigration(dialect),
+  '0004-sla': slaMigration(dialect),
 });
 
 /** Brings the schema up to date; on PostgreSQL concurrent masters serialise on Kysely's migration lock. */

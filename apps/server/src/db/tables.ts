@@ -261,6 +261,11 @@ export interface AgentCommandsTable {
   updatedAt: string;
 }
 
+export interface SlaAlertsTable {
+  taskId: number;
+  alertedAt: string;
+}
+
 export interface AgentInstallTokensTable {
   id: Generated<number>;
   tokenHash: string;
@@ -295,6 +300,7 @@ export interface Database {
   nodes: NodesTable;
   agentCommands: AgentCommandsTable;
   agentInstallTokens: AgentInstallTokensTable;
+  slaAlerts: SlaAlertsTable;
 }
 
 /** Column names per table, as declared above; the schema test compares them with the migrated database. */
@@ -507,6 +513,7 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'completed_at',
     'updated_at',
   ],
+  sla_alerts: ['task_id', 'alerted_at'],
   agent_install_tokens: [
     'id',
     'token_hash',

@@ -62,6 +62,15 @@ export const createMetrics = (version: string) => {
     labelNames: ['channel', 'status'],
     registers: [registry],
   });
+  let slaBreachSource: (() => Promise<number>) | undefined;
+  new Gauge({
+    name: 'backupx_sla_breach_tasks',
+    help: 'Enabled tasks with an RPO and no successful backup within it (SPEC §10.2 rule)',
+    registers: [registry],
+    async collect() {
+      if (slaBreachSource) this.set(await slaBreachSource());
+    },
+  });
   const sseDropped = new Counter({
     name: 'backupx_sse_events_dropped_total',
     help: 'Live events not sent to a stream subscriber because it did not read fast enough',
@@ -95,6 +104,10 @@ export const createMetrics = (version: string) => {
     },
     observeNotificationDelivery(channel: string, status: 'success' | 'failed'): void {
       notificationDeliveries.inc({ channel, status });
+    },
+    /** What `backupx_sla_breach_tasks` reads at each scrape. */
+    setSlaBreachSource(source: () => Promise<number>): void {
+      slaBreachSource = source;
     },
     observeSseDropped(count = 1): void {
       sseDropped.inc(count);
