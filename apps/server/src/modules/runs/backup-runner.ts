@@ -46,7 +46,8 @@ import { selectForDeletion } from './retention.ts';
 import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
 import { Semaphore } from './semaphore.ts';
 
-export type RunTrigger = 'manual' | 'scheduled';
+/** Why a run starts; a `dependency` run names its upstream run. */
+export type RunTrigger = 'manual' | 'scheduled' | { upstream: string };
 
 export interface RunMetrics {
   /** Returns the function to call once the run ends (running gauge). */
@@ -381,6 +382,29 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
   };
 
   /**
+   * Starts the enabled tasks that depend on this one (SPEC §5.5), after a success only: a chain
+   * A → B → C stops at the first failure. Agent runs end here too, so they trigger their dependents
+   * (BackupX only did it for master runs). A dependent that cannot start (running, outside its
+   * window, node offline) is noted in this run's log.
+   */
+  const startDependents = async (
+    task: BackupTaskRow,
+    recordId: number,
+    note: (level: LogLevel, message: string) => void,
+  ): Promise<void> => {
+    for (const dependent of await repository.enabledDependentsOf(task.id)) {
+      try {
+        const started = await start(dependent.id, {
+          upstream: `task "${task.name}" (record #${String(recordId)})`,
+        });
+        note('info', `started dependent task "${dependent.name}" (record #${String(started)})`);
+      } catch (error) {
+        note('warn', `dependent task "${dependent.name}" not started: ${messageOf(error)}`);
+      }
+    }
+  };
+
+  /**
    * The one end of every run, local or on an agent (quirk 3): commit the record, then task state,
    * metrics, retention, events (notifications, SSE) and the end of the live log. A remote run's
    * log lives in the database (appended as the agent reports), a local one's in the hub.
@@ -434,6 +458,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     }
     const record = await repository.findRecord(recordId);
     if (record !== undefined) await notify(task, record, note);
+    if (status === 'success') await startDependents(task, recordId, note);
     if (remote)
       await repository.appendLog('backupRecords', recordId, remoteLog.join('\n'), toIso(clock.now()));
     else await repository.updateRecord(recordId, { logContent: hub.text(recordId) });
@@ -632,48 +657,50 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     active.set(recordId, { controller, done });
   };
 
-  return {
-    /** Starts a run (manual or scheduled) and returns its record id once the record exists. */
-    async start(taskId: number, trigger: RunTrigger): Promise<number> {
-      const task = await loadTask(taskId);
-      const outside = checkWindow(task, clock.now());
-      if (outside !== null) throw new AppError('BACKUP_TASK_OUTSIDE_WINDOW', outside);
-      const targetIds = await targetIdsOf(deps.tasks, task.id);
-      const place = (await deps.placement?.resolve(task)) ?? { kind: 'local' as const, nodeId: 0 };
-      const remote = place.kind === 'remote';
-      // Refused before anything is written: an offline node leaves no record behind.
-      if (place.kind === 'remote' && !place.online)
-        throw new AppError('NODE_OFFLINE', `node "${place.nodeName}" is offline; the run was not started`);
-      const { recordId, startedAt } = await begin(task, targetIds, place.nodeId, remote);
-      const triggerLine = `${trigger === 'scheduled' ? 'scheduled' : 'manual'} run`;
-      if (place.kind === 'local') {
-        hub.log(recordId, 'info', triggerLine);
-        launch(task, targetIds, recordId, startedAt);
-        return recordId;
-      }
-      const failRemote = async (message: string) => {
-        await repository.appendLog('backupRecords', recordId, `[INFO] ${triggerLine}`, toIso(clock.now()));
-        await finalise(
-          task,
-          recordId,
-          startedAt,
-          { status: 'failed', errorMessage: message, patch: {}, uploadResults: [], storedBytes: 0 },
-          true,
-        );
-      };
-      try {
-        await deps.placement?.dispatchRun(place.nodeId, task.id, recordId);
-      } catch (error) {
-        await failRemote(`the run could not be queued for node "${place.nodeName}": ${messageOf(error)}`);
-        throw error;
-      }
-      const line = `${triggerLine}: dispatched to node "${place.nodeName}"`;
-      hub.log(recordId, 'info', line);
-      await repository.appendLog('backupRecords', recordId, `[INFO] ${line}`, toIso(clock.now()));
+  /** Starts a run (manual, scheduled or after its upstream) and returns its record id once it exists. */
+  const start = async (taskId: number, trigger: RunTrigger): Promise<number> => {
+    const task = await loadTask(taskId);
+    const outside = checkWindow(task, clock.now());
+    if (outside !== null) throw new AppError('BACKUP_TASK_OUTSIDE_WINDOW', outside);
+    const targetIds = await targetIdsOf(deps.tasks, task.id);
+    const place = (await deps.placement?.resolve(task)) ?? { kind: 'local' as const, nodeId: 0 };
+    const remote = place.kind === 'remote';
+    // Refused before anything is written: an offline node leaves no record behind.
+    if (place.kind === 'remote' && !place.online)
+      throw new AppError('NODE_OFFLINE', `node "${place.nodeName}" is offline; the run was not started`);
+    const { recordId, startedAt } = await begin(task, targetIds, place.nodeId, remote);
+    const triggerLine =
+      typeof trigger === 'object' ? `run after upstream ${trigger.upstream}` : `${trigger} run`;
+    if (place.kind === 'local') {
+      hub.log(recordId, 'info', triggerLine);
+      launch(task, targetIds, recordId, startedAt);
       return recordId;
-    },
+    }
+    const failRemote = async (message: string) => {
+      await repository.appendLog('backupRecords', recordId, `[INFO] ${triggerLine}`, toIso(clock.now()));
+      await finalise(
+        task,
+        recordId,
+        startedAt,
+        { status: 'failed', errorMessage: message, patch: {}, uploadResults: [], storedBytes: 0 },
+        true,
+      );
+    };
+    try {
+      await deps.placement?.dispatchRun(place.nodeId, task.id, recordId);
+    } catch (error) {
+      await failRemote(`the run could not be queued for node "${place.nodeName}": ${messageOf(error)}`);
+      throw error;
+    }
+    const line = `${triggerLine}: dispatched to node "${place.nodeName}"`;
+    hub.log(recordId, 'info', line);
+    await repository.appendLog('backupRecords', recordId, `[INFO] ${line}`, toIso(clock.now()));
+    return recordId;
+  };
 
-    /** Writes a `skipped` record saying why a scheduled fire did not run. */
+  return {
+    start,
+
     /** Why a scheduled fire of this task must not run now (SPEC §5.2 step 1), or null. */
     async scheduledSkipReason(taskId: number): Promise<string | null> {
       const task = await loadTask(taskId);
@@ -689,6 +716,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
       return `node "${place.nodeName}" offline`;
     },
 
+    /** Writes a `skipped` record saying why a scheduled fire did not run. */
     async recordSkipped(taskId: number, reason: string): Promise<void> {
       const task = await loadTask(taskId);
       const now = toIso(clock.now());

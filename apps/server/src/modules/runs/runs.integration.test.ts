@@ -644,6 +644,67 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     for (const id of ids) await api().delete(`/api/backup/tasks/${String(id)}`, undefined, { token: admin });
   });
 
+  it('runs a dependency chain A → B → C in order, stops it at a failure, and refuses a cycle', async () => {
+    const fileTask = (name: string, extra: Record<string, unknown> = {}) => ({
+      name,
+      type: 'file',
+      sourcePaths: [source],
+      storageTargetIds: [targetA],
+      compression: 'zstd',
+      maxBackups: 0,
+      retentionDays: 0,
+      ...extra,
+    });
+    const chainA = await createTask(fileTask('chain A'));
+    const chainB = await createTask(fileTask('chain B', { dependsOnTaskIds: [chainA] }));
+    const chainC = await createTask(fileTask('chain C', { dependsOnTaskIds: [chainB] }));
+    const recordsOf = async (id: number) =>
+      (
+        await api().get<Envelope<RecordSummary[]>>(`/api/backup/records?taskId=${String(id)}`, {
+          token: admin,
+        })
+      ).body.data;
+    const finishedRecordOf = async (id: number): Promise<RecordDetail> => {
+      for (let attempt = 0; attempt < 600; attempt += 1) {
+        const [newest] = await recordsOf(id);
+        if (newest !== undefined) return waitForRecord(newest.id);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`task ${String(id)} never ran`);
+    };
+
+    const a = await run(chainA);
+    expect(a.status, a.errorMessage).toBe('success');
+    const b = await finishedRecordOf(chainB);
+    const c = await finishedRecordOf(chainC);
+    expect([b.status, c.status]).toEqual(['success', 'success']);
+    expect(b.logContent).toContain(`run after upstream task "chain A" (record #${String(a.id)})`);
+    expect(c.logContent).toContain(`run after upstream task "chain B" (record #${String(b.id)})`);
+    // The upstream's log names what it started (read once its run has fully ended).
+    expect((await waitForRecord(a.id)).logContent).toContain('started dependent task "chain B"');
+    // In order: each starts after its upstream finished.
+    expect(Date.parse(b.startedAt)).toBeGreaterThanOrEqual(Date.parse(a.completedAt ?? ''));
+    expect(Date.parse(c.startedAt)).toBeGreaterThanOrEqual(Date.parse(b.completedAt ?? ''));
+
+    // A failing upstream stops the chain: its dependent does not run.
+    const broken = await createTask(fileTask('chain broken', { sourcePaths: [path.join(work, 'missing')] }));
+    const after = await createTask(fileTask('chain after broken', { dependsOnTaskIds: [broken] }));
+    const failed = await run(broken);
+    expect(failed.status).toBe('failed');
+    expect(await recordsOf(after)).toEqual([]);
+
+    // C → A would close the cycle A → B → C → A.
+    const cycle = await api().put<Envelope>(
+      `/api/backup/tasks/${String(chainA)}`,
+      fileTask('chain A', { dependsOnTaskIds: [chainC] }),
+      { token: admin },
+    );
+    expect(cycle.status, cycle.text).toBe(400);
+    expect(cycle.body.code, cycle.text).toBe('BACKUP_TASK_DEPENDENCY_INVALID');
+    for (const id of [after, broken, chainC, chainB, chainA])
+      await api().delete(`/api/backup/tasks/${String(id)}`, undefined, { token: admin });
+  });
+
   it('answers bad input on record routes with a clear 4xx and changes nothing', async () => {
     const before = (await api().get<Envelope<RecordSummary[]>>('/api/backup/records', { token: viewer })).body
       .data;

@@ -88,6 +88,20 @@ export const createRunsRepository = (db: Kysely<Database>) => {
       await db.updateTable('backupTasks').set({ lastRunAt, lastStatus }).where('id', '=', taskId).execute();
     },
 
+    /** Enabled tasks listing `taskId` among their upstream tasks (`dependsOnTaskIds`, a CSV). */
+    async enabledDependentsOf(taskId: number): Promise<{ id: number; name: string }[]> {
+      const rows = await db
+        .selectFrom('backupTasks')
+        .select(['id', 'name', 'dependsOnTaskIds'])
+        .where('enabled', '=', 1)
+        .where('dependsOnTaskIds', '<>', '')
+        .orderBy('id', 'asc')
+        .execute();
+      return rows
+        .filter((row) => row.dependsOnTaskIds.split(',').some((id) => Number(id.trim()) === taskId))
+        .map(({ id, name }) => ({ id, name }));
+    },
+
     // ---- backup records ----
     async insertRecord(values: {
       taskId: number;
