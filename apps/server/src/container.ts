@@ -67,6 +67,7 @@ import { createNodesRepository } from './modules/nodes/nodes.repository.ts';
 import { createAgentCommandsRepository } from './modules/nodes/agent-commands.repository.ts';
 import { createCommandQueue } from './modules/nodes/command-queue.ts';
 import { createNodesService } from './modules/nodes/nodes.service.ts';
+import { createTaskTransfer } from './modules/tasks/task-transfer.ts';
 import { createSlaMonitor } from './modules/sla/sla-monitor.ts';
 import { createSlaRepository } from './modules/sla/sla.repository.ts';
 import { registerSlaRoutes } from './modules/sla/sla.routes.ts';
@@ -76,6 +77,12 @@ import { createInstallTokensService } from './modules/nodes/install-tokens.servi
 import { createAgentPackageBuilder } from './modules/nodes/agent-package.ts';
 import { registerNodeRoutes } from './modules/nodes/nodes.routes.ts';
 import type { RunPlacement } from './modules/runs/backup-runner.ts';
+import { createTemplatesRepository } from './modules/templates/templates.repository.ts';
+import { createTemplatesService } from './modules/templates/templates.service.ts';
+import { registerTemplateRoutes } from './modules/templates/templates.routes.ts';
+import { createSearchRepository } from './modules/search/search.repository.ts';
+import { createSearchService } from './modules/search/search.service.ts';
+import { registerSearchRoutes } from './modules/search/search.routes.ts';
 
 /** How often RPO breaches are looked for (SPEC §10.2). */
 const SLA_CHECK_INTERVAL_MS = 15 * 60_000;
@@ -440,6 +447,13 @@ export const createContainer = async (input: ContainerInput) => {
     },
     nodeNames: (ids) => nodesRepository.namesOf(ids),
   });
+  const taskTransfer = createTaskTransfer({
+    tasks,
+    repository: tasksRepository,
+    nodes: nodesRepository,
+    audit,
+    clock,
+  });
   const databaseDiscovery = createDatabaseDiscoveryService({
     tasksRepository,
     secretBox,
@@ -454,6 +468,17 @@ export const createContainer = async (input: ContainerInput) => {
   });
   await taskScheduler.start();
   stoppers.push(() => taskScheduler.stop());
+
+  // Task templates create their tasks through the tasks service; search only reads.
+  const templates = createTemplatesService({
+    repository: createTemplatesRepository(db),
+    tasks,
+    audit,
+    secretBox,
+    clock,
+    logger,
+  });
+  const search = createSearchService({ repository: createSearchRepository(db) });
 
   const services = {
     audit,
@@ -476,6 +501,7 @@ export const createContainer = async (input: ContainerInput) => {
     backupHub,
     restoreHub,
     tasks,
+    taskTransfer,
     taskScheduler,
     databaseDiscovery,
     filesystem,
@@ -487,6 +513,8 @@ export const createContainer = async (input: ContainerInput) => {
     installTokens,
     agentPackage,
     sealingKeys,
+    templates,
+    search,
     externalUrl: config.server.external_url,
     clock,
   };
@@ -507,6 +535,8 @@ export const createContainer = async (input: ContainerInput) => {
     registerTaskRoutes(registry, services);
     registerFilesystemRoutes(registry, services);
     registerNodeRoutes(registry, services);
+    registerTemplateRoutes(registry, services);
+    registerSearchRoutes(registry, services);
   };
 
   return {

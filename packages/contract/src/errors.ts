@@ -175,6 +175,10 @@ export const errorCatalog = {
     description: 'The test message could not be delivered; the message says why.',
   },
 
+  TASK_IMPORT_INVALID: {
+    status: 400,
+    description: 'The import file is not a task export (version v1 with 1 to 1000 tasks).',
+  },
   REPORT_RANGE_INVALID: { status: 400, description: 'The report window must be 1 to 365 days.' },
   DASHBOARD_TIMELINE_INVALID: { status: 400, description: 'The `days` parameter must be an integer.' },
   DATABASE_DISCOVERY_FAILED: {
@@ -247,6 +251,19 @@ export const errorCatalog = {
   INSTALL_OPTIONS_INVALID: {
     status: 400,
     description: 'An install option (master URL, proxy, CA path, mode) is invalid; the message says which.',
+  },
+
+  TASK_TEMPLATE_NOT_FOUND: { status: 404, description: 'No task template with this id.' },
+  TASK_TEMPLATE_NAME_EXISTS: { status: 409, description: 'Another task template has this name.' },
+  TASK_TEMPLATE_INVALID: {
+    status: 400,
+    description:
+      'The template (name, description, task body) or the apply rows are invalid; the message says which.',
+  },
+
+  SEARCH_QUERY_INVALID: {
+    status: 400,
+    description: 'The search query is not a single string of at most 200 characters.',
   },
 } as const satisfies Record<string, { status: number; description: string }>;
 

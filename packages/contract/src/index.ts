@@ -23,3 +23,5 @@ export * from './reports.ts';
 export * from './events.ts';
 export * from './nodes.ts';
 export * from './agent.ts';
+export * from './templates.ts';
+export * from './search.ts';

@@ -14,6 +14,8 @@ import { eventRoutes } from './events.ts';
 import { installRoutes, nodeRoutes } from './nodes.ts';
 import { agentRoutes } from './agent.ts';
 import { reportRoutes } from './reports.ts';
+import { taskTemplateRoutes } from './templates.ts';
+import { searchRoutes } from './search.ts';
 import type { RouteSpec } from './route.ts';
 
 /** Every route of the API, grouped by area. The server must implement each one exactly once. */
@@ -35,6 +37,8 @@ export const apiRoutes = {
   install: installRoutes,
   agent: agentRoutes,
   reports: reportRoutes,
+  templates: taskTemplateRoutes,
+  search: searchRoutes,
 } as const;
 
 /** Flat list of every declared route. */

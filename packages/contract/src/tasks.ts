@@ -176,6 +176,78 @@ export const taskListQuerySchema = z.strictObject({
   type: taskTypeInputSchema.optional(),
 });
 
+/**
+ * One task in an export file (SPEC §14.4). Everything that defines the task round-trips (quirk 15:
+ * BackupX dropped the node pool, backup mode and GFS tiers); references go by name (storage
+ * targets, replication targets, node, upstream tasks); the database password is never exported.
+ * On import a server database task needs `dbPassword` added to its entry (`""` for none).
+ */
+export const taskExportEntrySchema = z.object({
+  name: z.string().trim().min(1).max(100),
+  type: taskTypeInputSchema,
+  enabled: z.boolean().default(true),
+  cronExpr: z.string().max(64).default(''),
+  sourcePath: z.string().max(500).default(''),
+  sourcePaths: z.array(z.string().max(500)).max(100).default([]),
+  excludePatterns: z.array(z.string().max(500)).max(500).default([]),
+  dbHost: z.string().max(255).default(''),
+  dbPort: z.number().int().min(0).max(65_535).default(0),
+  dbUser: z.string().max(100).default(''),
+  dbName: z.string().max(255).default(''),
+  dbPath: z.string().max(500).default(''),
+  extraConfig: z.record(z.string(), z.unknown()).default({}),
+  storageTargetNames: z.array(z.string().max(128)).max(32).default([]),
+  replicationTargetNames: z.array(z.string().max(128)).max(32).default([]),
+  /** Empty = this master. */
+  nodeName: z.string().max(128).default(''),
+  nodePoolTag: z.string().max(64).default(''),
+  dependsOnTaskNames: z.array(z.string().max(100)).max(100).default([]),
+  tags: z.string().max(500).default(''),
+  compression: z.union([taskCompressionSchema, z.literal('')]).default(''),
+  encrypt: z.boolean().default(false),
+  retentionDays: z.number().int().min(0).max(100_000).default(30),
+  maxBackups: z.number().int().min(0).max(100_000).default(10),
+  verifyEnabled: z.boolean().default(false),
+  verifyCronExpr: z.string().max(64).default(''),
+  verifyMode: z.union([taskVerifyModeSchema, z.literal('')]).default(''),
+  slaHoursRpo: z.number().int().min(0).max(100_000).default(0),
+  alertOnConsecutiveFails: z.number().int().min(1).max(1000).default(1),
+  maintenanceWindows: z.string().max(500).default(''),
+  backupMode: z.enum(taskBackupModes).default('full'),
+  diffFullIntervalDays: z.number().int().min(0).max(3650).default(7),
+  keepDaily: z.number().int().min(0).max(10_000).default(0),
+  keepWeekly: z.number().int().min(0).max(10_000).default(0),
+  keepMonthly: z.number().int().min(0).max(10_000).default(0),
+  keepYearly: z.number().int().min(0).max(10_000).default(0),
+  /** Import only: the database password, re-entered by whoever imports. */
+  dbPassword: z.string().max(1024).optional(),
+});
+export type TaskExportEntry = z.infer<typeof taskExportEntrySchema>;
+
+export const taskExportFileSchema = z.object({
+  version: z.literal('v1'),
+  exportedAt: timestampSchema,
+  taskCount: z.number().int(),
+  tasks: z.array(taskExportEntrySchema),
+  notice: z.string(),
+});
+
+export const taskImportInputSchema = z.object({
+  version: z.string().max(16).optional(),
+  tasks: z.array(taskExportEntrySchema).min(1).max(1000),
+});
+
+export const taskImportResultSchema = z.array(
+  z.object({
+    name: z.string(),
+    taskId: z.number().int().optional(),
+    success: z.boolean(),
+    error: z.string().optional(),
+    /** A task of that name exists already: left as it is. */
+    skipped: z.boolean().optional(),
+  }),
+);
+
 export const taskBatchResultSchema = z.array(
   z.object({
     id: z.number().int(),
@@ -249,6 +321,34 @@ export const taskRoutes = {
     tag: 'tasks',
     summary: 'Distinct tags across all tasks',
     response: z.array(z.string()),
+  }),
+  exportJson: defineRoute({
+    method: 'GET',
+    path: '/api/backup/tasks/export',
+    access: 'viewer',
+    tag: 'tasks',
+    summary: 'Download tasks as JSON (`?ids=1,2`, default all); references by name, no passwords',
+    query: z.strictObject({
+      ids: z
+        .string()
+        .max(10_000)
+        .regex(/^\s*(\d{1,15}\s*(,\s*\d{1,15}\s*)*)?$/, 'a comma-separated list of task ids')
+        .optional(),
+    }),
+    invalidInputCode: 'BACKUP_TASK_INVALID',
+    responseKind: 'raw-json',
+    response: taskExportFileSchema,
+  }),
+  importJson: defineRoute({
+    method: 'POST',
+    path: '/api/backup/tasks/import',
+    access: 'operator',
+    tag: 'tasks',
+    summary:
+      'Create tasks from an export file: existing names are skipped, references resolved by name, dependencies last',
+    body: taskImportInputSchema,
+    invalidInputCode: 'TASK_IMPORT_INVALID',
+    response: taskImportResultSchema,
   }),
   get: defineRoute({
     method: 'GET',

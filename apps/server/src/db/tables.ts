@@ -283,6 +283,20 @@ export interface AgentInstallTokensTable {
   createdAt: string;
 }
 
+export interface TaskTemplatesTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  taskType: string;
+  /** The task upsert body without its password (JSON). */
+  payloadJson: string;
+  /** The body's `dbPassword`, sealed with the master's SecretBox ('' = none). */
+  payloadSecretCiphertext: string;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface Database {
   users: UsersTable;
   userSessions: UserSessionsTable;
@@ -301,6 +315,7 @@ export interface Database {
   agentCommands: AgentCommandsTable;
   agentInstallTokens: AgentInstallTokensTable;
   slaAlerts: SlaAlertsTable;
+  taskTemplates: TaskTemplatesTable;
 }
 
 /** Column names per table, as declared above; the schema test compares them with the migrated database. */
@@ -530,6 +545,17 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'created_by_id',
     'created_at',
   ],
+  task_templates: [
+    'id',
+    'name',
+    'description',
+    'task_type',
+    'payload_json',
+    'payload_secret_ciphertext',
+    'created_by',
+    'created_at',
+    'updated_at',
+  ],
 };
 
 export type UserRow = Selectable<UsersTable>;
@@ -547,3 +573,4 @@ export type NotificationRow = Selectable<NotificationsTable>;
 export type NodeRow = Selectable<NodesTable>;
 export type AgentCommandRow = Selectable<AgentCommandsTable>;
 export type AgentInstallTokenRow = Selectable<AgentInstallTokensTable>;
+export type TaskTemplateRow = Selectable<TaskTemplatesTable>;

@@ -39,6 +39,11 @@ export const createNodesRepository = (db: Kysely<Database>) => ({
   async findById(id: number): Promise<NodeRow | undefined> {
     return db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
   },
+  /** Every node's id by name. */
+  async idsByName(): Promise<Map<string, number>> {
+    const rows = await db.selectFrom('nodes').select(['id', 'name']).execute();
+    return new Map(rows.map((row) => [row.name, row.id]));
+  },
   /** Names of the existing nodes among `ids`. */
   async namesOf(ids: readonly number[]): Promise<Map<number, string>> {
     const wanted = [...new Set(ids)].filter((id) => id > 0);

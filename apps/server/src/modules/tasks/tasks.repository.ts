@@ -80,6 +80,12 @@ export const createTasksRepository = (db: Kysely<Database>) => ({
     return new Map(rows.map((row) => [row.id, row.name]));
   },
 
+  /** Every storage target's id by name (task import resolves references by name). */
+  async storageTargetIdsByName(): Promise<Map<string, number>> {
+    const rows = await db.selectFrom('storageTargets').select(['id', 'name']).execute();
+    return new Map(rows.map((row) => [row.name, row.id]));
+  },
+
   /** Every task's upstream list, for cycle checks. */
   async dependencyLists(): Promise<Map<number, string>> {
     const rows = await db.selectFrom('backupTasks').select(['id', 'dependsOnTaskIds']).execute();

@@ -1,13 +1,21 @@
 import { apiRoutes } from '@backupx/contract';
 import type { RouteRegistry } from '../../http/route-registry.ts';
 import type { DatabaseDiscoveryService } from './database-discovery.service.ts';
+import { fileStamp } from '../../lib/csv.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { TaskTransfer } from './task-transfer.ts';
 import type { TasksService } from './tasks.service.ts';
 
 export const registerTaskRoutes = (
   registry: RouteRegistry,
-  services: { tasks: TasksService; databaseDiscovery: DatabaseDiscoveryService },
+  services: {
+    tasks: TasksService;
+    databaseDiscovery: DatabaseDiscoveryService;
+    taskTransfer: TaskTransfer;
+    clock: Clock;
+  },
 ) => {
-  const { tasks, databaseDiscovery } = services;
+  const { tasks, databaseDiscovery, taskTransfer, clock } = services;
   const routes = apiRoutes.tasks;
   registry.add(routes.list, ({ query }) =>
     tasks.list({
@@ -16,6 +24,19 @@ export const registerTaskRoutes = (
     }),
   );
   registry.add(routes.tags, () => tasks.tags());
+  registry.add(routes.exportJson, async ({ actor, query, reply }) => {
+    const ids =
+      query.ids === undefined || query.ids.trim() === ''
+        ? undefined
+        : query.ids.split(',').map((id) => Number(id.trim()));
+    const file = await taskTransfer.exportTasks(actor, ids);
+    return reply
+      .type('application/json; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="backupx-tasks-${fileStamp(clock.now())}.json"`)
+      .header('Cache-Control', 'no-store')
+      .send(JSON.stringify(file, null, 2));
+  });
+  registry.add(routes.importJson, ({ actor, body }) => taskTransfer.importTasks(actor, body.tasks));
   registry.add(routes.get, ({ params }) => tasks.get(params.id));
   registry.add(routes.create, ({ actor, body }) => tasks.create(actor, body));
   registry.add(routes.update, ({ actor, params, body }) => tasks.update(actor, params.id, body));
