@@ -68,6 +68,9 @@ import { createAgentCommandsRepository } from './modules/nodes/agent-commands.re
 import { createCommandQueue } from './modules/nodes/command-queue.ts';
 import { createNodesService } from './modules/nodes/nodes.service.ts';
 import { createTaskTransfer } from './modules/tasks/task-transfer.ts';
+import { createReplicationRepository } from './modules/replication/replication.repository.ts';
+import { registerReplicationRoutes } from './modules/replication/replication.routes.ts';
+import { createReplicationService } from './modules/replication/replication.service.ts';
 import { createSlaMonitor } from './modules/sla/sla-monitor.ts';
 import { createSlaRepository } from './modules/sla/sla.repository.ts';
 import { registerSlaRoutes } from './modules/sla/sla.routes.ts';
@@ -372,6 +375,19 @@ export const createContainer = async (input: ContainerInput) => {
   });
   await runsModule.start();
   stoppers.push(() => runsModule.stop());
+  const replication = createReplicationService({
+    repository: createReplicationRepository(db),
+    records: runsModule.repository,
+    tasks: tasksRepository,
+    targets: storageTargets,
+    events,
+    audit,
+    clock,
+    logger,
+    maxConcurrent: config.backup.max_concurrent,
+    onFinished: (status) => metrics.observeReplicationRun(status),
+  });
+  stoppers.push(() => replication.stop());
   const { runs, backupHub, restoreHub } = runsModule;
 
   const sealingKeys = masterAgentKeyPair(encryptionKey);
@@ -509,6 +525,7 @@ export const createContainer = async (input: ContainerInput) => {
     commands,
     sla,
     slaMonitor,
+    replication,
     agentProtocol,
     installTokens,
     agentPackage,
@@ -522,6 +539,7 @@ export const createContainer = async (input: ContainerInput) => {
   const registerRoutes = (registry: RouteRegistry) => {
     registerSystemRoutes(registry, services);
     registerSlaRoutes(registry, services);
+    registerReplicationRoutes(registry, services);
     registerAuthRoutes(registry, services);
     registerUserRoutes(registry, services);
     registerApiKeyRoutes(registry, services);

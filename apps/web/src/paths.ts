@@ -5,6 +5,7 @@ export const paths = {
   backupTasks: '/backup/tasks',
   backupRecords: '/backup/records',
   restoreRecords: '/restore/records',
+  reports: '/reports',
   storageTargets: '/storage-targets',
   nodes: '/nodes',
   notifications: '/settings/notifications',

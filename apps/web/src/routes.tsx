@@ -18,6 +18,7 @@ import { RecordsPage } from './pages/records/RecordsPage.tsx';
 import { RestoresPage } from './pages/restores/RestoresPage.tsx';
 import { NodesPage } from './pages/nodes/NodesPage.tsx';
 import { NodeDetailPage } from './pages/nodes/NodeDetailPage.tsx';
+import { ReportsPage } from './pages/reports/ReportsPage.tsx';
 
 export function AppRoutes() {
   return (
@@ -36,6 +37,7 @@ export function AppRoutes() {
           <Route path={paths.backupTasks} element={<TasksPage />} />
           <Route path={paths.backupRecords} element={<RecordsPage />} />
           <Route path={paths.restoreRecords} element={<RestoresPage />} />
+          <Route path={paths.reports} element={<ReportsPage />} />
           <Route
             path={paths.users}
             element={

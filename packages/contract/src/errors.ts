@@ -179,6 +179,17 @@ export const errorCatalog = {
     status: 400,
     description: 'The import file is not a task export (version v1 with 1 to 1000 tasks).',
   },
+  REPLICATION_SOURCE_INVALID: { status: 400, description: 'Only a successful backup can be replicated.' },
+  REPLICATION_DEST_INVALID: {
+    status: 400,
+    description: 'The destination must be an existing storage target other than where the backup is.',
+  },
+  REPLICATION_DEST_DISABLED: { status: 400, description: 'The destination storage target is disabled.' },
+  REPLICATION_CROSS_NODE_LOCAL_DISK: {
+    status: 400,
+    description: "The backup is on a remote node's own disk; the master cannot copy it.",
+  },
+  REPLICATION_RECORD_NOT_FOUND: { status: 404, description: 'No replication record has this id.' },
   REPORT_RANGE_INVALID: { status: 400, description: 'The report window must be 1 to 365 days.' },
   DASHBOARD_TIMELINE_INVALID: { status: 400, description: 'The `days` parameter must be an integer.' },
   DATABASE_DISCOVERY_FAILED: {

@@ -20,6 +20,7 @@ export * from './restores.ts';
 export * from './notifications.ts';
 export * from './dashboard.ts';
 export * from './reports.ts';
+export * from './replication.ts';
 export * from './events.ts';
 export * from './nodes.ts';
 export * from './agent.ts';

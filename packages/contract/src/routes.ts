@@ -14,6 +14,7 @@ import { eventRoutes } from './events.ts';
 import { installRoutes, nodeRoutes } from './nodes.ts';
 import { agentRoutes } from './agent.ts';
 import { reportRoutes } from './reports.ts';
+import { replicationRoutes } from './replication.ts';
 import { taskTemplateRoutes } from './templates.ts';
 import { searchRoutes } from './search.ts';
 import type { RouteSpec } from './route.ts';
@@ -37,6 +38,7 @@ export const apiRoutes = {
   install: installRoutes,
   agent: agentRoutes,
   reports: reportRoutes,
+  replication: replicationRoutes,
   templates: taskTemplateRoutes,
   search: searchRoutes,
 } as const;

@@ -261,6 +261,24 @@ export interface AgentCommandsTable {
   updatedAt: string;
 }
 
+export interface ReplicationRecordsTable {
+  id: Generated<number>;
+  backupRecordId: number;
+  taskId: number;
+  sourceTargetId: number;
+  destTargetId: number;
+  status: string;
+  storagePath: Generated<string>;
+  fileSize: Generated<number>;
+  checksum: Generated<string>;
+  errorMessage: Generated<string>;
+  durationSeconds: Generated<number>;
+  triggeredBy: Generated<string>;
+  startedAt: string;
+  completedAt: string | null;
+}
+export type ReplicationRecordRow = Selectable<ReplicationRecordsTable>;
+
 export interface SlaAlertsTable {
   taskId: number;
   alertedAt: string;
@@ -316,6 +334,7 @@ export interface Database {
   agentInstallTokens: AgentInstallTokensTable;
   slaAlerts: SlaAlertsTable;
   taskTemplates: TaskTemplatesTable;
+  replicationRecords: ReplicationRecordsTable;
 }
 
 /** Column names per table, as declared above; the schema test compares them with the migrated database. */
@@ -544,6 +563,22 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'consumed_at',
     'created_by_id',
     'created_at',
+  ],
+  replication_records: [
+    'id',
+    'backup_record_id',
+    'task_id',
+    'source_target_id',
+    'dest_target_id',
+    'status',
+    'storage_path',
+    'file_size',
+    'checksum',
+    'error_message',
+    'duration_seconds',
+    'triggered_by',
+    'started_at',
+    'completed_at',
   ],
   task_templates: [
     'id',

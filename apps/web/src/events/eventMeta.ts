@@ -24,12 +24,12 @@ export const toastSeconds = (severity: EventSeverity): number => (severity === '
  * (`['records', …]`, `['tasks', …]`, …), so invalidating the prefix refetches what is on screen.
  */
 export const eventQueryPrefixes: Record<EventType, readonly string[]> = {
-  backup_success: ['records', 'tasks', 'storage-targets'],
-  backup_failed: ['records', 'tasks'],
+  backup_success: ['records', 'tasks', 'storage-targets', 'reports'],
+  backup_failed: ['records', 'tasks', 'reports'],
   restore_success: ['restores'],
   restore_failed: ['restores'],
   verify_failed: ['records', 'tasks', 'verifications'],
-  sla_violation: ['tasks'],
+  sla_violation: ['tasks', 'reports'],
   storage_unhealthy: ['storage-targets'],
   storage_capacity_warning: ['storage-targets'],
   replication_failed: ['records', 'replications'],

@@ -8,7 +8,9 @@ import {
   formatDateTime,
   formatDuration,
   formatRelativeTime,
+  formatRatio,
   percentOf,
+  ratioToPercent,
   usageLevel,
 } from './format.ts';
 
@@ -171,5 +173,27 @@ describe('usageLevel', () => {
     expect(usageLevel(89.9)).toBe('warning');
     expect(usageLevel(90)).toBe('critical');
     expect(usageLevel(100)).toBe('critical');
+  });
+});
+
+describe('ratioToPercent / formatRatio', () => {
+  it('turns an API ratio into a percentage with one decimal', () => {
+    expect(ratioToPercent(0.6667)).toBe(66.7);
+    expect(ratioToPercent(1)).toBe(100);
+    expect(ratioToPercent(0)).toBe(0);
+    expect(ratioToPercent(0.9995)).toBe(100);
+  });
+
+  it('clamps out-of-range and non-finite ratios', () => {
+    expect(ratioToPercent(1.5)).toBe(100);
+    expect(ratioToPercent(-0.2)).toBe(0);
+    expect(ratioToPercent(Number.NaN)).toBe(0);
+  });
+
+  it('formats without a trailing .0', () => {
+    expect(formatRatio(0.6667)).toBe('66.7%');
+    expect(formatRatio(1)).toBe('100%');
+    expect(formatRatio(0)).toBe('0%');
+    expect(formatRatio(0.5)).toBe('50%');
   });
 });

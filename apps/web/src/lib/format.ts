@@ -78,6 +78,15 @@ export function percentOf(part: number, total: number): number {
   return Math.round(ratio * 1000) / 10;
 }
 
+/** A ratio (0..1, as the API sends rates) as a percentage with one decimal, clamped to 0..100. */
+export function ratioToPercent(ratio: number): number {
+  if (!Number.isFinite(ratio)) return 0;
+  return Math.round(Math.min(Math.max(ratio, 0), 1) * 1000) / 10;
+}
+
+/** A ratio as text: `0.6667` → `66.7%`, `1` → `100%`, `0` → `0%`. */
+export const formatRatio = (ratio: number): string => `${String(ratioToPercent(ratio))}%`;
+
 const pad = (value: number) => String(value).padStart(2, '0');
 
 /**

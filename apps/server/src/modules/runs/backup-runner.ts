@@ -116,6 +116,14 @@ const parseJson = <T>(text: string, fallback: T): T => {
     return fallback;
   }
 };
+/** `site_20261121T204445.tar.zst` → `site_20261121T204445-r42.tar.zst` (extensions kept). */
+export const withRecordSuffix = (fileName: string, recordId: number): string => {
+  const dot = fileName.indexOf('.');
+  const stem = dot < 0 ? fileName : fileName.slice(0, dot);
+  const extensions = dot < 0 ? '' : fileName.slice(dot);
+  return `${stem}-r${String(recordId)}${extensions}`;
+};
+
 const truncate = (text: string, max: number): string =>
   text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 
@@ -511,8 +519,14 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
         ['zstd', 'gzip', 'none'].includes(task.compression) ? task.compression : 'zstd'
       ) as Compression;
       const encrypted = task.encrypt === 1;
-      const fileName = finalFileName(artifact.fileName, compression, encrypted);
-      const objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
+      let fileName = finalFileName(artifact.fileName, compression, encrypted);
+      let objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
+      // Names carry the second of the run: a second run within it would replace the first's
+      // object, and deleting either record would delete both. The record id makes it unique.
+      if (await repository.storagePathInUse(objectKey, recordId)) {
+        fileName = withRecordSuffix(fileName, recordId);
+        objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
+      }
       // Written before any byte is uploaded: if this process dies, recovery knows what to remove.
       await repository.updateRecord(recordId, { fileName, storagePath: objectKey });
       const targets: BackupTarget[] = opened.map(({ target, backend }) => ({ name: target.name, backend }));

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
+import type { UploadResult } from '@backupx/contract';
 import type {
   BackupRecordRow,
   BackupRecordsTable,
@@ -6,6 +7,7 @@ import type {
   RestoreRecordRow,
   RestoreRecordsTable,
 } from '../../db/tables.ts';
+import { parseUploadResults } from './artifacts.ts';
 
 export interface RecordFilter {
   taskId?: number | undefined;
@@ -136,6 +138,40 @@ export const createRunsRepository = (db: Kysely<Database>) => {
     },
     async updateRecord(id: number, patch: Updateable<BackupRecordsTable>): Promise<void> {
       await db.updateTable('backupRecords').set(patch).where('id', '=', id).execute();
+    },
+    /**
+     * Adds a copy made after the run (a replica) to the record's upload results, so retention and
+     * deletion remove it with the others (quirk 7). False when the record is gone.
+     */
+    async addUploadResult(id: number, result: UploadResult): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom('backupRecords')
+          .select('storageUploadResults')
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (row === undefined) return false;
+        const results = parseUploadResults(row.storageUploadResults).filter(
+          (existing) => existing.storageTargetId !== result.storageTargetId,
+        );
+        await trx
+          .updateTable('backupRecords')
+          .set({ storageUploadResults: JSON.stringify([...results, result]) })
+          .where('id', '=', id)
+          .execute();
+        return true;
+      });
+    },
+    /** Whether another record already uses this storage path. */
+    async storagePathInUse(storagePath: string, exceptRecordId: number): Promise<boolean> {
+      const row = await db
+        .selectFrom('backupRecords')
+        .select('id')
+        .where('storagePath', '=', storagePath)
+        .where('id', '<>', exceptRecordId)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
     },
     /** Updates a record only while it is running; false once it reached a terminal state. */
     async updateRunningRecord(id: number, patch: Updateable<BackupRecordsTable>): Promise<boolean> {

@@ -56,6 +56,12 @@ export const createMetrics = (version: string) => {
     labelNames: ['status'],
     registers: [registry],
   });
+  const replicationRuns = new Counter({
+    name: 'backupx_replication_run_total',
+    help: 'Replications (3-2-1 copies) run by this master, by outcome',
+    labelNames: ['status'],
+    registers: [registry],
+  });
   const notificationDeliveries = new Counter({
     name: 'backupx_notification_delivery_total',
     help: 'Event deliveries to notification channels, by channel type and outcome',
@@ -98,6 +104,9 @@ export const createMetrics = (version: string) => {
         ended = true;
         tasksRunning.dec();
       };
+    },
+    observeReplicationRun(status: 'success' | 'failed'): void {
+      replicationRuns.inc({ status });
     },
     observeRestoreRun(status: 'success' | 'failed'): void {
       restoreRuns.inc({ status });

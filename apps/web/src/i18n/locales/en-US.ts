@@ -8,6 +8,8 @@ import { recordsEnUS } from './records.en-US.ts';
 import { restoresEnUS } from './restores.en-US.ts';
 import { nodesEnUS } from './nodes.en-US.ts';
 import { clusterErrorsEnUS } from './errors-cluster.en-US.ts';
+import { operationsErrorsEnUS } from './errors-operations.en-US.ts';
+import { reportsEnUS } from './reports.en-US.ts';
 
 /**
  * English (en-US) strings of the console. This file defines the key set: zh-CN must have
@@ -22,6 +24,7 @@ const enUS = {
   ...recordsEnUS,
   ...restoresEnUS,
   ...nodesEnUS,
+  ...reportsEnUS,
   common: {
     appName: 'BackupX',
     save: 'Save',
@@ -432,6 +435,7 @@ const enUS = {
   errors: {
     ...backupErrorsEnUS,
     ...clusterErrorsEnUS,
+    ...operationsErrorsEnUS,
     INVALID_INPUT: 'Some values are invalid. Check the form and try again.',
     INVALID_JSON: 'The request could not be read by the server.',
     INVALID_ID: 'The identifier in the request is invalid.',
@@ -463,6 +467,7 @@ const enUS = {
     API_KEY_NOT_FOUND: 'This API key does not exist (anymore).',
     AUDIT_FILTER_INVALID: 'The audit filters are invalid. Check the time range.',
     SETTINGS_INVALID: 'A setting has an invalid value.',
+    REPORT_RANGE_INVALID: 'The report window must be 1 to 365 days.',
     NETWORK_ERROR: 'Cannot reach the server. Check your connection.',
     TIMEOUT: 'The server did not answer in time. Try again.',
     UNKNOWN: 'Something went wrong. Try again.',

@@ -9,6 +9,8 @@ import { recordsZhCN } from './records.zh-CN.ts';
 import { restoresZhCN } from './restores.zh-CN.ts';
 import { nodesZhCN } from './nodes.zh-CN.ts';
 import { clusterErrorsZhCN } from './errors-cluster.zh-CN.ts';
+import { operationsErrorsZhCN } from './errors-operations.zh-CN.ts';
+import { reportsZhCN } from './reports.zh-CN.ts';
 
 /** Simplified Chinese (zh-CN) strings. The type keeps the key set identical to en-US. */
 const zhCN: LocaleResource = {
@@ -20,6 +22,7 @@ const zhCN: LocaleResource = {
   ...recordsZhCN,
   ...restoresZhCN,
   ...nodesZhCN,
+  ...reportsZhCN,
   common: {
     appName: 'BackupX',
     save: '保存',
@@ -423,6 +426,7 @@ const zhCN: LocaleResource = {
   errors: {
     ...backupErrorsZhCN,
     ...clusterErrorsZhCN,
+    ...operationsErrorsZhCN,
     INVALID_INPUT: '部分输入无效，请检查表单后重试。',
     INVALID_JSON: '服务器无法解析该请求。',
     INVALID_ID: '请求中的标识无效。',
@@ -454,6 +458,7 @@ const zhCN: LocaleResource = {
     API_KEY_NOT_FOUND: '该 API 密钥不存在（或已被删除）。',
     AUDIT_FILTER_INVALID: '审计筛选条件无效，请检查时间范围。',
     SETTINGS_INVALID: '某项设置的值无效。',
+    REPORT_RANGE_INVALID: '报表时间窗口必须为 1 到 365 天。',
     NETWORK_ERROR: '无法连接服务器，请检查网络连接。',
     TIMEOUT: '服务器响应超时，请重试。',
     UNKNOWN: '出现问题，请重试。',

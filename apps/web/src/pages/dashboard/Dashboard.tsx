@@ -33,6 +33,7 @@ import { translateDynamic } from '../../lib/i18n-helpers.ts';
 import { paths } from '../../paths.ts';
 import { ClusterSection } from './ClusterSection.tsx';
 import { RecentRecordsTable } from './RecentRecordsTable.tsx';
+import { SlaSection } from './SlaSection.tsx';
 import { DASHBOARD_DAYS, TASKS_URL, dashboardKeys, shortDay } from './dashboardQueries.ts';
 
 const MAX_SLICES = 7;
@@ -75,6 +76,13 @@ export function Dashboard() {
     queryKey: dashboardKeys.nodePerformance(DASHBOARD_DAYS),
     queryFn: ({ signal }) =>
       apiCall(apiRoutes.dashboard.nodePerformance, { query: { days: String(DASHBOARD_DAYS) }, signal }),
+    refetchInterval: 60_000,
+  });
+
+  // RPO compliance (SPEC §10.1); an `sla_violation` event refreshes it with the rest.
+  const sla = useQuery({
+    queryKey: dashboardKeys.sla,
+    queryFn: ({ signal }) => apiCall(apiRoutes.dashboard.sla, { signal }),
     refetchInterval: 60_000,
   });
 
@@ -186,7 +194,8 @@ export function Dashboard() {
                     timeline.isFetching ||
                     breakdown.isFetching ||
                     cluster.isFetching ||
-                    nodePerformance.isFetching) &&
+                    nodePerformance.isFetching ||
+                    sla.isFetching) &&
                   !stats.isPending
                 }
                 onClick={() => void refreshAll()}
@@ -311,6 +320,15 @@ export function Dashboard() {
           </div>
         </Col>
       </Row>
+
+      <SlaSection
+        sla={sla.data}
+        loading={sla.isPending}
+        error={sla.error}
+        onRetry={() => void refreshAll()}
+        now={sla.dataUpdatedAt}
+        writable={writable}
+      />
 
       <Row gutter={[16, 16]} style={{ marginBottom: 24 }}>
         <Col xs={24} xl={16}>

@@ -4,10 +4,14 @@ import { defaultDurationUnits } from '../../lib/format.ts';
 import {
   dashboardKeys,
   formatAverageDuration,
+  formatHoursSpan,
   nodeDetailUrl,
   nodeNeverConnected,
   nodePerformanceRows,
+  slaLevel,
+  slaOverdueHours,
   successRateLevel,
+  taskDetailsUrl,
 } from './dashboardQueries.ts';
 import type { ClusterNode } from './dashboardQueries.ts';
 
@@ -100,5 +104,42 @@ describe('dashboard cluster logic', () => {
     expect(
       nodeNeverConnected(node(1, { isLocal: true, status: 'offline', agentVersion: '', hostname: '' })),
     ).toBe(false);
+  });
+});
+
+describe('dashboard SLA logic', () => {
+  it('keys the SLA query under the dashboard prefix, so a refresh reloads it', () => {
+    expect(dashboardKeys.sla).toEqual(['dashboard', 'sla']);
+    expect(dashboardKeys.sla[0]).toBe(dashboardKeys.all[0]);
+  });
+
+  it('links a task to the tasks page with its details open', () => {
+    expect(taskDetailsUrl(7)).toBe('/backup/tasks?taskId=7');
+  });
+
+  it('colours the coverage: none, all within, mostly within, below 80 %', () => {
+    expect(slaLevel({ totalTasksWithSla: 0, violated: 0, coverageRate: 0 })).toBe('none');
+    expect(slaLevel({ totalTasksWithSla: 3, violated: 0, coverageRate: 1 })).toBe('success');
+    expect(slaLevel({ totalTasksWithSla: 5, violated: 1, coverageRate: 0.8 })).toBe('warning');
+    expect(slaLevel({ totalTasksWithSla: 10, violated: 1, coverageRate: 0.9 })).toBe('warning');
+    expect(slaLevel({ totalTasksWithSla: 3, violated: 1, coverageRate: 0.6667 })).toBe('error');
+    expect(slaLevel({ totalTasksWithSla: 1, violated: 1, coverageRate: 0 })).toBe('error');
+  });
+
+  it('measures how far past its RPO a task is, never below zero', () => {
+    expect(slaOverdueHours({ hoursSinceLastSuccess: 30.5, slaHoursRpo: 24 })).toBe(6.5);
+    expect(slaOverdueHours({ hoursSinceLastSuccess: 1.004, slaHoursRpo: 1 })).toBe(0);
+    expect(slaOverdueHours({ hoursSinceLastSuccess: 0.5, slaHoursRpo: 1 })).toBe(0);
+    // Floating point: 25.1 - 24 is 1.1000000000000014.
+    expect(slaOverdueHours({ hoursSinceLastSuccess: 25.1, slaHoursRpo: 24 })).toBe(1.1);
+  });
+
+  it('formats a span of hours as its two largest units in whole minutes', () => {
+    expect(formatHoursSpan(26.5, defaultDurationUnits)).toBe('1d 2h');
+    expect(formatHoursSpan(6.5, defaultDurationUnits)).toBe('6h 30m');
+    expect(formatHoursSpan(0.25, defaultDurationUnits)).toBe('15m');
+    expect(formatHoursSpan(0.001, defaultDurationUnits)).toBe('1m');
+    expect(formatHoursSpan(0, defaultDurationUnits)).toBe('0s');
+    expect(formatHoursSpan(-1, defaultDurationUnits)).toBe('—');
   });
 });

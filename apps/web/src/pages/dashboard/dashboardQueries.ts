@@ -1,4 +1,4 @@
-import type { ClusterOverview, NodePerformance } from '@backupx/contract';
+import type { ClusterOverview, NodePerformance, SlaCompliance, SlaViolation } from '@backupx/contract';
 import { formatDuration } from '../../lib/format.ts';
 import type { DurationUnits } from '../../lib/format.ts';
 import { paths } from '../../paths.ts';
@@ -14,11 +14,14 @@ export const dashboardKeys = {
   breakdown: (days: number) => ['dashboard', 'breakdown', days] as const,
   cluster: ['dashboard', 'cluster'] as const,
   nodePerformance: (days: number) => ['dashboard', 'node-performance', days] as const,
+  sla: ['dashboard', 'sla'] as const,
 };
 
 /** Page of the backup records; `?recordId=` opens a record's details (SPEC §15.5). */
 export const recordDetailsUrl = (id: number) => `/backup/records?recordId=${encodeURIComponent(String(id))}`;
-export const TASKS_URL = '/backup/tasks';
+export const TASKS_URL = paths.backupTasks;
+/** Page of the backup tasks with a task's details open (`?taskId=`). */
+export const taskDetailsUrl = (id: number) => `${TASKS_URL}?taskId=${encodeURIComponent(String(id))}`;
 
 /** `YYYY-MM-DD` → `MM-DD` for a compact axis label. */
 export const shortDay = (date: string) => (/^\d{4}-\d{2}-\d{2}$/.test(date) ? date.slice(5) : date);
@@ -101,4 +104,37 @@ export function formatAverageDuration(seconds: number, units: DurationUnits): st
     return `${seconds.toFixed(1)}${units.second}`;
   }
   return formatDuration(seconds, units);
+}
+
+/** Colour of the RPO coverage: `none` without a task that has an RPO. */
+export type SlaLevel = 'none' | 'success' | 'warning' | 'error';
+
+/** Coverage at or above this ratio is a warning rather than an error. */
+export const SLA_WARNING_COVERAGE = 0.8;
+
+/**
+ * Level of the RPO coverage: green only when every task with an RPO is within it, orange while
+ * at least 80 % are, red below.
+ */
+export function slaLevel(
+  sla: Pick<SlaCompliance, 'totalTasksWithSla' | 'violated' | 'coverageRate'>,
+): SlaLevel {
+  if (sla.totalTasksWithSla <= 0) return 'none';
+  if (sla.violated <= 0) return 'success';
+  return sla.coverageRate >= SLA_WARNING_COVERAGE ? 'warning' : 'error';
+}
+
+/** Hours past the RPO (2 decimals, never negative): since the last success, or since creation. */
+export const slaOverdueHours = (
+  violation: Pick<SlaViolation, 'hoursSinceLastSuccess' | 'slaHoursRpo'>,
+): number => Math.max(0, Math.round((violation.hoursSinceLastSuccess - violation.slaHoursRpo) * 100) / 100);
+
+/**
+ * A span of hours in whole minutes as its two largest units: `26.5` → `1d 2h`, `0.25` → `15m`;
+ * anything above zero shows at least `1m`.
+ */
+export function formatHoursSpan(hours: number, units: DurationUnits): string {
+  if (!Number.isFinite(hours) || hours < 0) return formatDuration(Number.NaN, units);
+  const minutes = Math.round(hours * 60);
+  return formatDuration((hours > 0 ? Math.max(1, minutes) : 0) * 60, units, 2);
 }

@@ -1,6 +1,7 @@
 /**
  * Backup tasks (SPEC §15.4): list with tag filter, run now, enable/disable, delete, batch
- * actions on selected rows, a detail drawer and the three-step create/edit drawer.
+ * actions on selected rows, a detail drawer (`?taskId=` opens it, so other pages can link to a
+ * task) and the three-step create/edit drawer.
  */
 import { useMemo, useState } from 'react';
 import type { HTMLAttributes } from 'react';
@@ -37,7 +38,7 @@ import {
 } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { useNavigate } from 'react-router';
+import { useNavigate, useSearchParams } from 'react-router';
 import { apiRoutes } from '@backupx/contract';
 import type { TaskSummary } from '@backupx/contract';
 import { apiCall } from '../../api/client.ts';
@@ -57,6 +58,11 @@ export const tasksListQueryKey = ['tasks', 'list'] as const;
 
 const recordsPath = '/backup/records';
 
+const positiveInt = (value: string | null): number | null => {
+  const number = Number(value);
+  return Number.isInteger(number) && number > 0 ? number : null;
+};
+
 type BatchAction = 'run' | 'enable' | 'disable' | 'delete';
 
 export function TasksPage() {
@@ -70,7 +76,15 @@ export function TasksPage() {
   const [search, setSearch] = useState('');
   const [selectedTags, setSelectedTags] = useState<string[]>([]);
   const [selectedIds, setSelectedIds] = useState<number[]>([]);
-  const [detailId, setDetailId] = useState<number | null>(null);
+  // The task whose details are open lives in the URL (`?taskId=`), so it can be linked to.
+  const [params, setParams] = useSearchParams();
+  const detailId = positiveInt(params.get('taskId'));
+  const setDetailId = (id: number | null) => {
+    const next = new URLSearchParams(params);
+    if (id === null) next.delete('taskId');
+    else next.set('taskId', String(id));
+    setParams(next);
+  };
   // `session` changes on every opening so the drawer starts from a fresh form.
   const [form, setForm] = useState<{ open: boolean; taskId: number | null; session: number }>({
     open: false,
