@@ -3,6 +3,7 @@ export const paths = {
   login: '/login',
   dashboard: '/dashboard',
   backupTasks: '/backup/tasks',
+  taskTemplates: '/task-templates',
   backupRecords: '/backup/records',
   restoreRecords: '/restore/records',
   reports: '/reports',

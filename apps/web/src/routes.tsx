@@ -19,6 +19,7 @@ import { RestoresPage } from './pages/restores/RestoresPage.tsx';
 import { NodesPage } from './pages/nodes/NodesPage.tsx';
 import { NodeDetailPage } from './pages/nodes/NodeDetailPage.tsx';
 import { ReportsPage } from './pages/reports/ReportsPage.tsx';
+import { TemplatesPage } from './pages/templates/TemplatesPage.tsx';
 
 export function AppRoutes() {
   return (
@@ -35,6 +36,7 @@ export function AppRoutes() {
           <Route index element={<Navigate to={paths.dashboard} replace />} />
           <Route path={paths.dashboard} element={<DashboardPage />} />
           <Route path={paths.backupTasks} element={<TasksPage />} />
+          <Route path={paths.taskTemplates} element={<TemplatesPage />} />
           <Route path={paths.backupRecords} element={<RecordsPage />} />
           <Route path={paths.restoreRecords} element={<RestoresPage />} />
           <Route path={paths.reports} element={<ReportsPage />} />

@@ -4,6 +4,7 @@ import type { MenuProps } from 'antd';
 import {
   ApiOutlined,
   AuditOutlined,
+  BlockOutlined,
   ClusterOutlined,
   DashboardOutlined,
   FileProtectOutlined,
@@ -31,6 +32,7 @@ import { paths } from '../paths.ts';
 import { LanguageSwitch, ThemeSwitch } from './PreferenceSwitches.tsx';
 import { UserMenu } from './UserMenu.tsx';
 import { EventCenter } from '../events/EventCenter.tsx';
+import { GlobalSearch } from './GlobalSearch.tsx';
 
 const ACCESS_GROUP = 'access';
 const SIDER_WIDTH = 256;
@@ -74,6 +76,7 @@ export function AppLayout() {
     ];
     list.push(
       { key: paths.backupTasks, icon: <ScheduleOutlined />, label: t('tasks.menu') },
+      { key: paths.taskTemplates, icon: <BlockOutlined />, label: t('templates.menu') },
       { key: paths.backupRecords, icon: <HistoryOutlined />, label: t('records.menu') },
       { key: paths.restoreRecords, icon: <RollbackOutlined />, label: t('restores.menu') },
       { key: paths.reports, icon: <FileProtectOutlined />, label: t('reports.menu') },
@@ -178,6 +181,7 @@ export function AppLayout() {
             {isDesktop ? null : <LogoMark size={28} />}
           </Flex>
           <Flex align="center" gap={4}>
+            <GlobalSearch compact={!screens.md} />
             <LanguageSwitch />
             <ThemeSwitch />
             <EventCenter />

@@ -59,8 +59,11 @@ export const hasSqliteMagic = async (file: string): Promise<boolean> => {
 };
 
 /** Takes a consistent snapshot of `dbPath` and streams it. */
-/** Attempts of the online backup before a snapshot fails. */
-const SNAPSHOT_ATTEMPTS = 5;
+/**
+ * Attempts of the online backup before a snapshot fails. A busy writer (rollback journal) can
+ * hold its lock through several attempts on a loaded machine; the waits grow to about 1.5 s.
+ */
+const SNAPSHOT_ATTEMPTS = 10;
 
 export const backupSqlite = async (
   ctx: SourceContext,
@@ -92,7 +95,10 @@ export const backupSqlite = async (
         if (attempt >= SNAPSHOT_ATTEMPTS || ctx.signal.aborted) throw error;
         ctx.log('warn', `SQLite snapshot attempt ${String(attempt)} failed (${String(error)}); retrying`);
         await rm(snapshot, { force: true });
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        // Jittered, so a writer on a fixed rhythm does not hit the same instant every time.
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(1500, 150 * attempt) + Math.random() * 100),
+        );
       }
     }
   } catch (error) {

@@ -10,6 +10,7 @@ import { nodesEnUS } from './nodes.en-US.ts';
 import { clusterErrorsEnUS } from './errors-cluster.en-US.ts';
 import { operationsErrorsEnUS } from './errors-operations.en-US.ts';
 import { reportsEnUS } from './reports.en-US.ts';
+import { operationsEnUS } from './operations.en-US.ts';
 
 /**
  * English (en-US) strings of the console. This file defines the key set: zh-CN must have
@@ -25,6 +26,7 @@ const enUS = {
   ...restoresEnUS,
   ...nodesEnUS,
   ...reportsEnUS,
+  ...operationsEnUS,
   common: {
     appName: 'BackupX',
     save: 'Save',

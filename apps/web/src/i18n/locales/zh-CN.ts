@@ -11,6 +11,7 @@ import { nodesZhCN } from './nodes.zh-CN.ts';
 import { clusterErrorsZhCN } from './errors-cluster.zh-CN.ts';
 import { operationsErrorsZhCN } from './errors-operations.zh-CN.ts';
 import { reportsZhCN } from './reports.zh-CN.ts';
+import { operationsZhCN } from './operations.zh-CN.ts';
 
 /** Simplified Chinese (zh-CN) strings. The type keeps the key set identical to en-US. */
 const zhCN: LocaleResource = {
@@ -23,6 +24,7 @@ const zhCN: LocaleResource = {
   ...restoresZhCN,
   ...nodesZhCN,
   ...reportsZhCN,
+  ...operationsZhCN,
   common: {
     appName: 'BackupX',
     save: '保存',

@@ -52,6 +52,7 @@ import { TaskStatusTag, TaskTypeTag } from '../records/recordUi.tsx';
 import { TaskRunsOn } from '../nodes/nodeUi.tsx';
 import { TaskDetailDrawer } from './TaskDetailDrawer.tsx';
 import { TaskFormDrawer } from './TaskFormDrawer.tsx';
+import { TaskTransferButtons } from './TaskTransfer.tsx';
 import { matchesAllTags, parseTags } from './taskForm.ts';
 
 export const tasksListQueryKey = ['tasks', 'list'] as const;
@@ -468,6 +469,7 @@ export function TasksPage() {
                 data-testid="tasks-refresh"
               />
             </Tooltip>
+            <TaskTransferButtons selectedIds={selectedIds} canWrite={canWrite} />
             {canWrite ? (
               <Button
                 type="primary"
