@@ -676,12 +676,16 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     await waitFor('the second copy removed by the agent', () =>
       Promise.resolve(filesUnder(agentDisk).length === 0 ? true : undefined),
     );
-    const commands = await master.container.database.db
-      .selectFrom('agentCommands')
-      .select(['type', 'status'])
-      .where('nodeId', '=', nodeIds.get('edge-1') ?? 0)
-      .where('type', '=', 'delete_storage_object')
-      .execute();
+    // The agent removes the file, then reports: wait for both reports.
+    const commands = await waitFor('both deletions reported', async () => {
+      const rows = await master.container.database.db
+        .selectFrom('agentCommands')
+        .select(['type', 'status'])
+        .where('nodeId', '=', nodeIds.get('edge-1') ?? 0)
+        .where('type', '=', 'delete_storage_object')
+        .execute();
+      return rows.every((row) => row.status !== 'pending' && row.status !== 'dispatched') ? rows : undefined;
+    });
     expect(commands).toEqual([
       { type: 'delete_storage_object', status: 'succeeded' },
       { type: 'delete_storage_object', status: 'succeeded' },
