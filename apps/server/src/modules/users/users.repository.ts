@@ -1,7 +1,10 @@
-import type { Kysely, Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, NewUserRow, UserPatch, UserRow } from '../../db/tables.ts';
 
 export type UsersRepository = ReturnType<typeof createUsersRepository>;
+
+/** Advisory lock id of the first-admin setup (any constant unique to this purpose). */
+const FIRST_ADMIN_LOCK = 0x62_78_73_65_74_75_70n;
 
 export const createUsersRepository = (db: Kysely<Database>) => ({
   async count(): Promise<number> {
@@ -41,6 +44,11 @@ export const createUsersRepository = (db: Kysely<Database>) => ({
   /** Inserts only while the table is empty; returns undefined when someone else won the race. */
   async insertFirst(row: NewUserRow): Promise<UserRow | undefined> {
     return db.transaction().execute(async (trx) => {
+      // With no row to lock, two PostgreSQL transactions would both see an empty table and both
+      // insert: concurrent setups queue on a transaction-scoped advisory lock instead. (SQLite
+      // runs one write transaction at a time.)
+      if (trx.getExecutor().adapter instanceof PostgresAdapter)
+        await sql`select pg_advisory_xact_lock(${FIRST_ADMIN_LOCK})`.execute(trx);
       const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
       if (existing) return undefined;
       return trx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
