@@ -5,12 +5,12 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { RecordSummary, RestoreSummary } from '@backupx/contract';
 import { describeTree, mysql, psql, writeSampleTree } from '@backupx/testkit';
 import { startSmtpSink, type SmtpSink } from '@backupx/testkit/services/smtp-sink';
 import { startSshd, type SshdService } from '@backupx/testkit/services/sshd';
-import { launchBrowser, screenshot, startProduct, type RunningProduct } from './support.ts';
+import { launchBrowser, screenshot, startProduct, type RunningProduct, signInPage } from './support.ts';
 
 type Envelope<T = unknown> = { code: string; message: string; data: T };
 const ADMIN = { username: 'admin', password: 'Admin-Password-1', displayName: 'Ada Admin' };
@@ -31,7 +31,6 @@ interface Delivery {
 describe('backups end to end in the console', () => {
   let product: RunningProduct;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let sshd: SshdService;
   let smtp: SmtpSink;
@@ -89,14 +88,7 @@ describe('backups end to end in the console', () => {
     const setup = await api().post<Envelope<{ token: string }>>('/api/auth/setup', ADMIN);
     token = setup.body.data.token;
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-    await context.addInitScript("window.localStorage.setItem('backupx-language', 'en-US')");
-    page = await context.newPage();
-    await page.goto(`${product.url}/login`);
-    await page.getByTestId('login-username').fill(ADMIN.username);
-    await page.getByTestId('login-password').fill(ADMIN.password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('user-menu').waitFor();
+    ({ page } = await signInPage(browser, product.url, ADMIN));
   }, 120_000);
   afterEach(async ({ task }) => {
     if (task.result?.state === 'fail') await shot(`failed-${task.name.replace(/[^a-z0-9]+/gi, '-')}`);

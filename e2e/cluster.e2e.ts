@@ -3,10 +3,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { NodeSummary, RecordSummary } from '@backupx/contract';
 import { writeSampleTree } from '@backupx/testkit';
-import { launchBrowser, screenshot, startProduct, type RunningProduct } from './support.ts';
+import {
+  launchBrowser,
+  screenshot,
+  startProduct,
+  type RunningProduct,
+  signInPage,
+  chinesePage,
+} from './support.ts';
 
 type Envelope<T = unknown> = { code: string; message: string; data: T };
 const ADMIN = { username: 'admin', password: 'Admin-Password-1', displayName: 'Ada Admin' };
@@ -21,7 +28,6 @@ const NODE_NAME = 'web-e2e';
 describe('cluster end to end in the console', () => {
   let product: RunningProduct;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let work: string;
   let source: string;
@@ -52,14 +58,7 @@ describe('cluster end to end in the console', () => {
     );
     ids.target = target.body.data.id;
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.addInitScript("window.localStorage.setItem('backupx-language', 'en-US')");
-    page = await context.newPage();
-    await page.goto(`${product.url}/login`);
-    await page.getByTestId('login-username').fill(ADMIN.username);
-    await page.getByTestId('login-password').fill(ADMIN.password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('user-menu').waitFor();
+    ({ page } = await signInPage(browser, product.url, ADMIN));
   }, 120_000);
   afterEach(async ({ task }) => {
     if (task.result?.state === 'fail') await shot(`failed-${task.name.replace(/[^a-z0-9]+/gi, '-')}`);
@@ -247,11 +246,7 @@ describe('cluster end to end in the console', () => {
     await page.getByTestId('directory-entries').locator('button').first().waitFor();
     await shot('12-node-detail');
     // The same pages in Chinese, in a context of their own (the main one pins en-US at every load).
-    const zhContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await zhContext.addInitScript(
-      `window.localStorage.setItem('backupx-language', 'zh-CN'); window.localStorage.setItem('backupx-auth', ${JSON.stringify(token)});`,
-    );
-    const zhPage = await zhContext.newPage();
+    const { context: zhContext, page: zhPage } = await chinesePage(browser, token);
     try {
       await zhPage.goto(`${product.url}/nodes`);
       await zhPage.locator(`[data-testid="node-row-${String(ids.node)}"][data-status="online"]`).waitFor();

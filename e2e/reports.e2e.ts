@@ -3,10 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { ComplianceReport, RecordSummary, SlaCompliance } from '@backupx/contract';
 import { writeSampleTree } from '@backupx/testkit';
-import { launchBrowser, screenshot, startProduct, type RunningProduct } from './support.ts';
+import {
+  launchBrowser,
+  screenshot,
+  startProduct,
+  type RunningProduct,
+  signInPage,
+  chinesePage,
+} from './support.ts';
 
 type Envelope<T = unknown> = { code: string; message: string; data: T };
 const ADMIN = { username: 'admin', password: 'Admin-Password-1', displayName: 'Ada Admin' };
@@ -27,7 +34,6 @@ const HOUR_MS = 3_600_000;
 describe('SLA and compliance report in the console', () => {
   let product: RunningProduct;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let work: string;
   let token: string;
@@ -85,14 +91,7 @@ describe('SLA and compliance report in the console', () => {
     ids.target = target.body.data.id;
 
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-    await context.addInitScript("window.localStorage.setItem('backupx-language', 'en-US')");
-    page = await context.newPage();
-    await page.goto(`${product.url}/login`);
-    await page.getByTestId('login-username').fill(ADMIN.username);
-    await page.getByTestId('login-password').fill(ADMIN.password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('user-menu').waitFor();
+    ({ page } = await signInPage(browser, product.url, ADMIN));
   }, 180_000);
   afterEach(async ({ task }) => {
     if (task.result?.state === 'fail') await shot(`failed-${task.name.replace(/[^a-z0-9]+/gi, '-')}`);
@@ -304,12 +303,7 @@ describe('SLA and compliance report in the console', () => {
   });
 
   it('shows the SLA card and the report in Chinese', async () => {
-    // A context of its own: the main one pins en-US at every load.
-    const zhContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await zhContext.addInitScript(
-      `window.localStorage.setItem('backupx-language', 'zh-CN'); window.localStorage.setItem('backupx-auth', ${JSON.stringify(token)});`,
-    );
-    const zhPage = await zhContext.newPage();
+    const { context: zhContext, page: zhPage } = await chinesePage(browser, token);
     try {
       await zhPage.goto(`${product.url}/reports`);
       await zhPage.locator('[data-testid="reports-page"][data-loaded="true"]').waitFor();

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createApiClient, type ApiClient } from '@backupx/testkit';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -101,4 +101,38 @@ export const launchBrowser = (): Promise<Browser> =>
 export const screenshot = async (page: Page, name: string): Promise<void> => {
   mkdirSync(artifactsDir, { recursive: true });
   await page.screenshot({ path: path.join(artifactsDir, `${name}.png`), fullPage: true });
+};
+
+const VIEWPORT = { width: 1440, height: 900 };
+
+/** A 1440×900 console page in English, signed in through the login form. */
+export const signInPage = async (
+  browser: Browser,
+  baseUrl: string,
+  user: { username: string; password: string },
+): Promise<{ context: BrowserContext; page: Page }> => {
+  const context = await browser.newContext({ viewport: VIEWPORT, acceptDownloads: true });
+  await context.addInitScript("window.localStorage.setItem('backupx-language', 'en-US')");
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/login`);
+  await page.getByTestId('login-username').fill(user.username);
+  await page.getByTestId('login-password').fill(user.password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('user-menu').waitFor();
+  return { context, page };
+};
+
+/**
+ * A console page in Chinese, signed in with `token`, in a context of its own (a `signInPage`
+ * context pins en-US at every load). The caller closes the context.
+ */
+export const chinesePage = async (
+  browser: Browser,
+  token: string,
+): Promise<{ context: BrowserContext; page: Page }> => {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  await context.addInitScript(
+    `window.localStorage.setItem('backupx-language', 'zh-CN'); window.localStorage.setItem('backupx-auth', ${JSON.stringify(token)});`,
+  );
+  return { context, page: await context.newPage() };
 };

@@ -299,6 +299,7 @@ export const createContainer = async (input: ContainerInput) => {
     dashboardRepository: createDashboardRepository(db),
     clock,
     nodes,
+    nodeNames: (ids) => nodesRepository.namesOf(ids),
     masterVersion: input.version,
   });
   const placementOf = async (nodeId: number) => {

@@ -18,6 +18,7 @@ import {
 } from '../runs/artifacts.ts';
 import type { RecordRow, RunsRepository } from '../runs/runs.repository.ts';
 import { Semaphore } from '../runs/semaphore.ts';
+import { parseIdList } from '../tasks/task-read-models.ts';
 import type { ReplicationFilter, ReplicationRepository } from './replication.repository.ts';
 
 export interface ReplicationServiceDeps {
@@ -39,12 +40,6 @@ export interface ReplicationServiceDeps {
 export type ReplicationService = ReturnType<typeof createReplicationService>;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-const parseIds = (csv: string): number[] =>
-  csv
-    .split(',')
-    .map((part) => Number(part.trim()))
-    .filter((id) => Number.isInteger(id) && id > 0);
-
 /** SHA-256 of what passes through. */
 const hashingTap = () => {
   const hash = createHash('sha256');
@@ -256,7 +251,7 @@ export const createReplicationService = (deps: ReplicationServiceDeps) => {
     const record = await deps.records.findRecord(recordId);
     if (record === undefined) return;
     const task = await deps.tasks.findById(record.taskId);
-    for (const destTargetId of parseIds(task?.replicationTargetIds ?? '')) {
+    for (const destTargetId of parseIdList(task?.replicationTargetIds ?? '')) {
       if (destTargetId === record.storageTargetId) continue;
       try {
         await begin(await checkRequest(record, destTargetId), 'system');
@@ -281,9 +276,13 @@ export const createReplicationService = (deps: ReplicationServiceDeps) => {
     if (event.type !== 'backup_success') return;
     const recordId = Number(event.fields.recordId);
     if (!Number.isInteger(recordId) || recordId <= 0) return;
-    void replicateAfterSuccess(recordId).catch((error: unknown) =>
-      deps.logger.error({ err: messageOf(error), recordId }, 'automatic replication failed to start'),
-    );
+    // Tracked like the copies: stop() must not close the database under a starting replication.
+    const starting: Promise<void> = replicateAfterSuccess(recordId)
+      .catch((error: unknown) =>
+        deps.logger.error({ err: messageOf(error), recordId }, 'automatic replication failed to start'),
+      )
+      .finally(() => active.delete(starting));
+    active.add(starting);
   });
 
   return {

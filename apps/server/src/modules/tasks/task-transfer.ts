@@ -8,7 +8,7 @@ import type { BackupTaskRow } from '../../db/tables.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Actor } from '../auth/principal.ts';
 import type { AuditService } from '../audit/audit.service.ts';
-import { parseIdList, parseTagList, sourcePathsOfRow } from './task-read-models.ts';
+import { parseIdList, parseJson, parseTagList, sourcePathsOfRow } from './task-read-models.ts';
 import type { TasksRepository } from './tasks.repository.ts';
 import type { TasksService } from './tasks.service.ts';
 
@@ -32,14 +32,6 @@ export const EXPORT_NOTICE =
   'task ("" when the server needs none).';
 
 type ImportResult = { name: string; taskId?: number; success: boolean; error?: string; skipped?: boolean };
-
-const parseJson = <T>(text: string, fallback: T): T => {
-  try {
-    return text === '' ? fallback : (JSON.parse(text) as T);
-  } catch {
-    return fallback;
-  }
-};
 
 /** `pgsql` is BackupX's old name of `postgresql`. */
 const canonicalType = (type: string): TaskType => (type === 'pgsql' ? 'postgresql' : type) as TaskType;
