@@ -44,6 +44,12 @@ import { registerStorageTargetRoutes } from './modules/storage-targets/storage-t
 import type { RouteRegistry } from './http/route-registry.ts';
 import type { RetryPolicy } from '@backupx/engine';
 import { createRunsModule } from './modules/runs/runs.module.ts';
+import { createRunsRepository } from './modules/runs/runs.repository.ts';
+import { LogHub } from './modules/runs/log-hub.ts';
+import { createVerificationRepository } from './modules/verification/verification.repository.ts';
+import { registerVerificationRoutes } from './modules/verification/verification.routes.ts';
+import { createVerificationService } from './modules/verification/verification.service.ts';
+import { createPostureReader } from './modules/verification/posture.ts';
 import { registerRunRoutes } from './modules/runs/runs.routes.ts';
 import { readOrCreateInstanceId } from './bootstrap/instance-id.ts';
 import { childProcessEnv } from './config/child-env.ts';
@@ -349,8 +355,16 @@ export const createContainer = async (input: ContainerInput) => {
     },
   };
 
+  const verificationRepository = createVerificationRepository(db);
+  const recordReader = createRunsRepository(db);
+  const posture = createPostureReader({
+    verifications: verificationRepository,
+    targetSummaries: (ids) => storageTargets.getSummaries(ids),
+    findRecord: (id) => recordReader.findRecord(id),
+  });
   const runsModule = createRunsModule({
     db,
+    posture,
     tasks: tasksRepository,
     targets: storageTargets,
     secretBox,
@@ -390,6 +404,35 @@ export const createContainer = async (input: ContainerInput) => {
   });
   stoppers.push(() => replication.stop());
   const { runs, backupHub, restoreHub } = runsModule;
+
+  // Verification drills (SPEC §8): on this master, their own log hub and concurrency limit.
+  const verifyHub = new LogHub(clock);
+  const verification = createVerificationService({
+    repository: verificationRepository,
+    records: runsModule.repository,
+    tasks: tasksRepository,
+    targets: storageTargets,
+    targetNames: async (ids) =>
+      new Map((await storageTargets.getSummaries(ids)).map((target) => [target.id, target.name])),
+    secretBox,
+    encryptionKey,
+    sealedPrivateKey: masterAgentKeyPair(encryptionKey).privateKey,
+    childEnv: childProcessEnv(),
+    sandboxUrl: (kind) =>
+      settings.value(kind === 'mysql' ? 'verify_sandbox_mysql' : 'verify_sandbox_postgresql'),
+    isRemoteNode: async (nodeId) => (await placementOf(nodeId)).kind === 'remote',
+    hub: verifyHub,
+    events,
+    audit,
+    clock,
+    logger,
+    tempDir: config.backup.temp_dir,
+    runnerId,
+    maxConcurrent: config.backup.max_concurrent,
+    onFinished: (status) => metrics.observeVerifyRun(status),
+  });
+  await verification.recoverOrphans();
+  stoppers.push(() => verification.stop());
 
   const sealingKeys = masterAgentKeyPair(encryptionKey);
   const agentProtocol = createAgentService({
@@ -450,6 +493,7 @@ export const createContainer = async (input: ContainerInput) => {
     runnerId,
   });
   taskScheduler.setRunner(runs);
+  taskScheduler.setVerifier(verification);
   const tasks = createTasksService({
     tasksRepository,
     scheduler: taskScheduler,
@@ -527,6 +571,9 @@ export const createContainer = async (input: ContainerInput) => {
     sla,
     slaMonitor,
     replication,
+    verification,
+    verifyHub,
+    posture,
     agentProtocol,
     installTokens,
     agentPackage,
@@ -541,6 +588,7 @@ export const createContainer = async (input: ContainerInput) => {
     registerSystemRoutes(registry, services);
     registerSlaRoutes(registry, services);
     registerReplicationRoutes(registry, services);
+    registerVerificationRoutes(registry, services);
     registerAuthRoutes(registry, services);
     registerUserRoutes(registry, services);
     registerApiKeyRoutes(registry, services);

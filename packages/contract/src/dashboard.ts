@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineRoute } from './route.ts';
 import { timestampSchema } from './common.ts';
+import { postureSchema } from './records.ts';
 import { slaComplianceSchema } from './reports.ts';
 
 /** Default and largest window of the dashboard charts, in days. */
@@ -128,6 +129,25 @@ export const nodePerformanceSchema = z.object({
 });
 export type NodePerformance = z.infer<typeof nodePerformanceSchema>;
 
+/** 3-2-1 posture of each enabled task's newest successful backup (SPEC §9, ours). */
+export const postureOverviewSchema = z.object({
+  protected: z.number().int(),
+  unverified: z.number().int(),
+  degraded: z.number().int(),
+  /** Tasks whose newest backup is not protected, degraded first. */
+  records: z.array(
+    z.object({
+      recordId: z.number().int(),
+      taskId: z.number().int(),
+      taskName: z.string(),
+      fileName: z.string(),
+      completedAt: timestampSchema.nullable(),
+      posture: postureSchema,
+    }),
+  ),
+});
+export type PostureOverview = z.infer<typeof postureOverviewSchema>;
+
 export const dashboardRoutes = {
   stats: defineRoute({
     method: 'GET',
@@ -183,5 +203,14 @@ export const dashboardRoutes = {
     query: dashboardDaysQuerySchema,
     invalidInputCode: 'DASHBOARD_TIMELINE_INVALID',
     response: z.array(nodePerformanceSchema),
+  }),
+  posture: defineRoute({
+    method: 'GET',
+    path: '/api/dashboard/posture',
+    access: 'viewer',
+    tag: 'dashboard',
+    summary:
+      "3-2-1 posture of every enabled task's newest successful backup: counts, and the backups that are not protected",
+    response: postureOverviewSchema,
   }),
 } as const;

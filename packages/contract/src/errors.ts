@@ -190,6 +190,18 @@ export const errorCatalog = {
     description: "The backup is on a remote node's own disk; the master cannot copy it.",
   },
   REPLICATION_RECORD_NOT_FOUND: { status: 404, description: 'No replication record has this id.' },
+  VERIFY_MODE_INVALID: { status: 400, description: 'The drill mode must be quick or deep.' },
+  VERIFY_NO_SOURCE: { status: 400, description: 'The task has no successful backup to drill.' },
+  VERIFY_SOURCE_INVALID: { status: 400, description: 'Only a successful backup can be drilled.' },
+  VERIFY_COPY_NOT_FOUND: {
+    status: 400,
+    description: 'The backup has no successful copy on this storage target.',
+  },
+  VERIFY_CROSS_NODE_LOCAL_DISK: {
+    status: 400,
+    description: "The backup is on a remote node's own disk; the master cannot read it.",
+  },
+  VERIFY_RECORD_NOT_FOUND: { status: 404, description: 'No verification record has this id.' },
   REPORT_RANGE_INVALID: { status: 400, description: 'The report window must be 1 to 365 days.' },
   DASHBOARD_TIMELINE_INVALID: { status: 400, description: 'The `days` parameter must be an integer.' },
   DATABASE_DISCOVERY_FAILED: {

@@ -26,3 +26,4 @@ export * from './nodes.ts';
 export * from './agent.ts';
 export * from './templates.ts';
 export * from './search.ts';
+export * from './verification.ts';

@@ -71,11 +71,54 @@ export const recordSummarySchema = z.object({
 });
 export type RecordSummary = z.infer<typeof recordSummarySchema>;
 
+/** One stored copy of a backup, as the 3-2-1 posture sees it. */
+export const copyPostureSchema = z.object({
+  storageTargetId: z.number().int(),
+  storageTargetName: z.string(),
+  /** Storage type (`local_disk`, `s3`, `sftp`, …); empty when the target was deleted. */
+  storageType: z.string(),
+  /** Not on a local disk (of this master or of an agent). */
+  offsite: z.boolean(),
+  /** End of the newest successful drill of this copy, null when never verified. */
+  lastVerifiedAt: timestampSchema.nullable(),
+  /** Outcome of the newest finished drill of this copy, null when never drilled. */
+  lastVerifyStatus: z.enum(['success', 'failed']).nullable(),
+  lastVerificationId: z.number().int().nullable(),
+});
+
+export const postureProblems = [
+  'no_copy',
+  'single_copy',
+  'single_provider',
+  'no_offsite_copy',
+  'unverified',
+] as const;
+
+/**
+ * 3-2-1 posture of a successful backup (with the live data as the first of three copies): at least
+ * two stored copies, on at least two kinds of storage, at least one of them off the machine's disk.
+ * `protected` = all that and at least one copy verified by a drill; `unverified` = the layout is
+ * right but no drill has passed; `degraded` = the layout is not.
+ */
+export const postureSchema = z.object({
+  status: z.enum(['protected', 'unverified', 'degraded']),
+  copies: z.number().int(),
+  distinctTargets: z.number().int(),
+  distinctProviders: z.number().int(),
+  offsiteCopies: z.number().int(),
+  verifiedCopies: z.number().int(),
+  problems: z.array(z.enum(postureProblems)),
+  copyDetails: z.array(copyPostureSchema),
+});
+export type Posture = z.infer<typeof postureSchema>;
+
 export const recordDetailSchema = recordSummarySchema.extend({
   logContent: z.string(),
   /** The live events so far while the run is in progress (empty once it ended). */
   logEvents: z.array(logEventSchema),
   storageUploadResults: z.array(uploadResultSchema),
+  /** 3-2-1 posture of a successful backup; null for other statuses. */
+  posture: postureSchema.nullable(),
 });
 export type RecordDetail = z.infer<typeof recordDetailSchema>;
 

@@ -17,6 +17,7 @@ import { reportRoutes } from './reports.ts';
 import { replicationRoutes } from './replication.ts';
 import { taskTemplateRoutes } from './templates.ts';
 import { searchRoutes } from './search.ts';
+import { verificationRoutes } from './verification.ts';
 import type { RouteSpec } from './route.ts';
 
 /** Every route of the API, grouped by area. The server must implement each one exactly once. */
@@ -41,6 +42,7 @@ export const apiRoutes = {
   replication: replicationRoutes,
   templates: taskTemplateRoutes,
   search: searchRoutes,
+  verification: verificationRoutes,
 } as const;
 
 /** Flat list of every declared route. */

@@ -20,6 +20,27 @@ const bandwidthLimit = z
     'rclone bandwidth syntax, e.g. 10M or 1M:500k',
   );
 
+/**
+ * A database server for deep drills, `scheme://user:password@host:port` (password percent-encoded),
+ * or empty to drill on the task's own server.
+ */
+const sandboxUrl = (schemes: readonly string[]) =>
+  z
+    .string()
+    .max(1024)
+    .refine(
+      (value) => {
+        if (value === '' || value === MASKED_SECRET) return true;
+        try {
+          const url = new URL(value);
+          return schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== '' && url.username !== '';
+        } catch {
+          return false;
+        }
+      },
+      `empty, or ${schemes[0] ?? ''}://user:password@host:port`,
+    );
+
 /** Allow-listed settings (SPEC §14.7). Values travel as strings, as in BackupX. */
 export const settingsShape = {
   site_name: z.string().max(128),
@@ -30,11 +51,19 @@ export const settingsShape = {
   audit_webhook_url: httpUrlOrEmpty,
   audit_webhook_secret: z.string().max(256),
   audit_retention_days: nonNegativeIntString,
+  /** Deep drills of MySQL/MariaDB backups restore into this server instead of the task's own. */
+  verify_sandbox_mysql: sandboxUrl(['mysql', 'mariadb']),
+  /** Deep drills of PostgreSQL backups restore into this server instead of the task's own. */
+  verify_sandbox_postgresql: sandboxUrl(['postgresql', 'postgres']),
 } as const;
 export type SettingKey = keyof typeof settingsShape;
 export const settingKeys = Object.keys(settingsShape) as SettingKey[];
 /** Settings whose value is secret: masked on read. */
-export const secretSettingKeys: readonly SettingKey[] = ['audit_webhook_secret'];
+export const secretSettingKeys: readonly SettingKey[] = [
+  'audit_webhook_secret',
+  'verify_sandbox_mysql',
+  'verify_sandbox_postgresql',
+];
 
 export const settingsSchema = z.object(settingsShape);
 export type Settings = z.infer<typeof settingsSchema>;

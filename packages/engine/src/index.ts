@@ -27,6 +27,7 @@ export * from './sources/mongodb.ts';
 export * from './sources/saphana.ts';
 export * from './sources/database-discovery.ts';
 export * from './verify/database-verifiers.ts';
+export * from './verify/database-drill.ts';
 export * from './backint/agent.ts';
 export * from './sources/files/file-source.ts';
 export * from './sources/files/file-restore.ts';
@@ -34,6 +35,7 @@ export * from './sources/files/manifest.ts';
 export * from './sources/files/glob.ts';
 export * from './sources/files/source-size.ts';
 export * from './verify/tar-verifier.ts';
+export * from './verify/file-drill.ts';
 // Backends are loaded lazily through the registry; import one directly as
 // `@backupx/engine/storage/<name>` when its extra helpers are needed.
 export * from './storage/registry.ts';

@@ -11,6 +11,7 @@ import { clusterMigration } from './migrations/0003-cluster.ts';
 import { slaMigration } from './migrations/0004-sla.ts';
 import { templatesMigration } from './migrations/0005-templates.ts';
 import { replicationMigration } from './migrations/0006-replication.ts';
+import { verificationMigration } from './migrations/0007-verification.ts';
 import type { Database } from './tables.ts';
 
 // PostgreSQL returns BIGINT (ids, counts) as strings; every id here is ≤ 2^32, so numbers are exact.
@@ -85,6 +86,7 @@ export const migrationsFor = (dialect: DialectName): Record<string, Migration> =
   '0004-sla': slaMigration(dialect),
   '0005-templates': templatesMigration(dialect),
   '0006-replication': replicationMigration(dialect),
+  '0007-verification': verificationMigration(dialect),
 });
 
 /** Brings the schema up to date; on PostgreSQL concurrent masters serialise on Kysely's migration lock. */

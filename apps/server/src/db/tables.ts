@@ -279,6 +279,29 @@ export interface ReplicationRecordsTable {
 }
 export type ReplicationRecordRow = Selectable<ReplicationRecordsTable>;
 
+export interface VerificationRecordsTable {
+  id: Generated<number>;
+  backupRecordId: number;
+  taskId: number;
+  nodeId: Generated<number>;
+  storageTargetId: Generated<number>;
+  mode: string;
+  status: string;
+  summary: Generated<string>;
+  errorMessage: Generated<string>;
+  checksJson: Generated<string>;
+  tableCountsJson: Generated<string>;
+  rtoMs: Generated<number | null>;
+  logContent: Generated<string>;
+  durationSeconds: Generated<number>;
+  triggeredBy: Generated<string>;
+  runnerId: Generated<string>;
+  heartbeatAt: Generated<string | null>;
+  startedAt: string;
+  completedAt: Generated<string | null>;
+}
+export type VerificationRecordRow = Selectable<VerificationRecordsTable>;
+
 export interface SlaAlertsTable {
   taskId: number;
   alertedAt: string;
@@ -335,6 +358,7 @@ export interface Database {
   slaAlerts: SlaAlertsTable;
   taskTemplates: TaskTemplatesTable;
   replicationRecords: ReplicationRecordsTable;
+  verificationRecords: VerificationRecordsTable;
 }
 
 /** Column names per table, as declared above; the schema test compares them with the migrated database. */
@@ -577,6 +601,27 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'error_message',
     'duration_seconds',
     'triggered_by',
+    'started_at',
+    'completed_at',
+  ],
+  verification_records: [
+    'id',
+    'backup_record_id',
+    'task_id',
+    'node_id',
+    'storage_target_id',
+    'mode',
+    'status',
+    'summary',
+    'error_message',
+    'checks_json',
+    'table_counts_json',
+    'rto_ms',
+    'log_content',
+    'duration_seconds',
+    'triggered_by',
+    'runner_id',
+    'heartbeat_at',
     'started_at',
     'completed_at',
   ],

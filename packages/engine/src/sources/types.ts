@@ -29,7 +29,10 @@ export interface DatabaseConnection {
   databases: string[];
 }
 
-/** One entry of a full file backup's manifest (SPEC §3.12, short keys on the wire). */
+/**
+ * One entry of a file backup's manifest (SPEC §3.12, short keys on the wire). A differential
+ * backup's manifest lists the whole tree a restore of full + differential yields.
+ */
 export interface ManifestEntry {
   /** Archive-relative path with `/` separators. */
   p: string;
@@ -43,6 +46,12 @@ export interface ManifestEntry {
   d?: boolean;
   /** Symlink target (ours; BackupX has none). */
   l?: string;
+  /**
+   * Regular files (ours): lowercase hex SHA-256 of the bytes archived for the entry, i.e. what a
+   * restore writes (zero padding included when the file shrank while read). Absent in manifests
+   * written before it existed and in BackupX's.
+   */
+  h?: string;
 }
 
 export interface Manifest {
@@ -73,7 +82,7 @@ export interface SourceArtifact {
 export interface SourceCompletion {
   /** `differential` only when a differential archive against a baseline was written. */
   backupKind: 'full' | 'differential';
-  /** Produced by full file backups. */
+  /** Produced by file backups: the full tree after restoring this backup (and its full, for a differential). */
   manifest?: Manifest;
   /** Counters for the log (entries, files, bytes, warnings). */
   summary?: string;

@@ -658,6 +658,20 @@ describe('cluster: master and agents as real processes (SQLite)', () => {
     });
     expect(download.status).toBe(400);
     expect(download.body.code).toBe('BACKUP_RECORD_CROSS_NODE_LOCAL_DISK');
+    // Nor drill or replicate it (SPEC §8.2, §9): no verification record is written.
+    const drill = await api().post<Envelope>(
+      `/api/backup/records/${String(first.id)}/verify`,
+      {},
+      {
+        token: admin,
+      },
+    );
+    expect([drill.status, drill.body.code]).toEqual([400, 'VERIFY_CROSS_NODE_LOCAL_DISK']);
+    const drills = await api().get<Envelope<unknown[]>>(
+      `/api/verify/records?backupRecordId=${String(first.id)}`,
+      { token: admin },
+    );
+    expect(drills.body.data).toEqual([]);
 
     // Retention after the agent's second run removes the first copy through the agent.
     const second = await waitRecord(await runTask(taskId));

@@ -10,7 +10,7 @@ import type { LocalLimitsDeps } from './local-limits.ts';
 import { LogHub } from './log-hub.ts';
 import { createRestoreRunner } from './restore-runner.ts';
 import { createRunsRepository } from './runs.repository.ts';
-import { createRunsService } from './runs.service.ts';
+import { createRunsService, type RunsServiceDeps } from './runs.service.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 
@@ -35,6 +35,7 @@ export interface RunsModuleDeps {
   retryPolicy?: RetryPolicy;
   metrics?: RunMetrics & { restoreFinished?: (status: string) => void };
   placement?: RunPlacement;
+  posture?: RunsServiceDeps['posture'];
 }
 
 /** How often runs of dead masters (stale heartbeats) are looked for. */
@@ -88,6 +89,7 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
     logger: deps.logger,
     runnerId: deps.runnerId,
     ...(deps.placement ? { placement: deps.placement } : {}),
+    ...(deps.posture ? { posture: deps.posture } : {}),
   });
 
   let sweep: NodeJS.Timeout | undefined;

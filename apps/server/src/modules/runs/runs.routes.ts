@@ -19,7 +19,7 @@ const contentDisposition = (fileName: string): string => {
  * event. A record this master does not run (finished, or running on another master) is replayed
  * from the database, and a running one is polled until it ends.
  */
-const streamLog = async (
+export const streamLog = async (
   reply: FastifyReply,
   hub: LogHub,
   recordId: number,

@@ -33,6 +33,7 @@ import {
 } from './artifacts.ts';
 import type { BackupRunner, RunPlacement } from './backup-runner.ts';
 import type { LogHub } from './log-hub.ts';
+import type { PostureReader } from '../verification/posture.ts';
 import type { RestoreRunner } from './restore-runner.ts';
 import type { RecordFilter, RecordRow, RestoreRow, RunsRepository } from './runs.repository.ts';
 
@@ -49,6 +50,8 @@ export interface RunsServiceDeps {
   logger: Logger;
   runnerId: string;
   placement?: RunPlacement;
+  /** 3-2-1 posture of a successful record (the verification module's reader). */
+  posture?: Pick<PostureReader, 'of'>;
 }
 
 /** A running record whose runner has not written a heartbeat for this long is dead. */
@@ -121,6 +124,7 @@ export const createRunsService = (deps: RunsServiceDeps) => {
       logContent: live ? deps.backupHub.text(id) : row.logContent,
       logEvents: live ? deps.backupHub.snapshot(id) : [],
       storageUploadResults: parseUploadResults(row.storageUploadResults),
+      posture: (await deps.posture?.of(row)) ?? null,
     };
   };
 

@@ -14,6 +14,8 @@ const defaults: Settings = {
   audit_webhook_url: '',
   audit_webhook_secret: '',
   audit_retention_days: '0',
+  verify_sandbox_mysql: '',
+  verify_sandbox_postgresql: '',
 };
 
 describe.each(dialects)('settings on %s', (dialect) => {

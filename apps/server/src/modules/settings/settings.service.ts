@@ -30,6 +30,8 @@ export const settingDefaults: Settings = {
   audit_webhook_url: '',
   audit_webhook_secret: '',
   audit_retention_days: '0',
+  verify_sandbox_mysql: '',
+  verify_sandbox_postgresql: '',
 };
 
 const isSecret = (key: SettingKey): boolean => secretSettingKeys.includes(key);
@@ -68,6 +70,11 @@ export const createSettingsService = (deps: SettingsServiceDeps) => {
   return {
     async get(): Promise<Settings> {
       return masked(await readAll());
+    },
+
+    /** One setting as stored, secrets decrypted: for the master's own use, never for a response. */
+    async value(key: SettingKey): Promise<string> {
+      return (await readAll())[key];
     },
 
     async update(actor: Actor, patch: Partial<Settings>): Promise<Settings> {

@@ -62,6 +62,12 @@ export const createMetrics = (version: string) => {
     labelNames: ['status'],
     registers: [registry],
   });
+  const verifyRuns = new Counter({
+    name: 'backupx_verify_run_total',
+    help: 'Verification drills run by this master, by outcome',
+    labelNames: ['status'],
+    registers: [registry],
+  });
   const notificationDeliveries = new Counter({
     name: 'backupx_notification_delivery_total',
     help: 'Event deliveries to notification channels, by channel type and outcome',
@@ -107,6 +113,9 @@ export const createMetrics = (version: string) => {
     },
     observeReplicationRun(status: 'success' | 'failed'): void {
       replicationRuns.inc({ status });
+    },
+    observeVerifyRun(status: 'success' | 'failed'): void {
+      verifyRuns.inc({ status });
     },
     observeRestoreRun(status: 'success' | 'failed'): void {
       restoreRuns.inc({ status });

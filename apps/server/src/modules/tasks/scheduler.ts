@@ -6,7 +6,7 @@ import { systemActor } from '../auth/principal.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { cronError, resolveTimeZone } from './cron.ts';
 import { isWithinWindows, parseWindowsLenient } from './maintenance-windows.ts';
-import type { ScheduleClaimsRepository } from './schedule-claims.repository.ts';
+import type { ScheduleClaimsRepository, ScheduleKind } from './schedule-claims.repository.ts';
 import type { TasksRepository } from './tasks.repository.ts';
 
 export { nextRuns, cronError, resolveTimeZone } from './cron.ts';
@@ -21,8 +21,17 @@ export interface ScheduledRunner {
   scheduledSkipReason?(taskId: number): Promise<string | null>;
 }
 
+/** What the verify cron starts (the verification service). */
+export interface ScheduledVerifier {
+  /** Starts a drill of the task's newest successful backup with the task's mode. */
+  verifyScheduled(taskId: number): Promise<void>;
+}
+
 export interface TaskSchedulerDeps {
-  tasksRepository: Pick<TasksRepository, 'findById' | 'listSchedulable' | 'hasRunningRecord'>;
+  tasksRepository: Pick<
+    TasksRepository,
+    'findById' | 'listSchedulable' | 'listVerifySchedulable' | 'hasRunningRecord'
+  >;
   claimsRepository: ScheduleClaimsRepository;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
@@ -45,6 +54,8 @@ const CLAIM_RETENTION_MS = 7 * DAY_MS;
 const MAX_TIMER_MS = 6 * 3_600_000;
 
 interface Entry {
+  kind: ScheduleKind;
+  taskId: number;
   cronExpr: string;
   cron: Cron;
   timer: NodeJS.Timeout | undefined;
@@ -59,15 +70,19 @@ interface Entry {
  * - A fire outside the task's maintenance windows (evaluated at the fire time) is skipped with an
  *   audit entry and a trace from the runner (`recordSkipped`).
  * - A fire while the previous run is still going is skipped with an audit entry (one run per task).
+ * - Verification drills have their own cron per task (`verifyCronExpr`, SPEC §5.2): a separate
+ *   entry, claimed as kind `verify`, started through the registered verifier.
  */
 export const createTaskScheduler = (deps: TaskSchedulerDeps) => {
   const { tasksRepository, claimsRepository, audit, clock, logger } = deps;
   const timeZone = resolveTimeZone(deps.timeZone);
   const runnerId = deps.runnerId ?? `master-${randomHex(8)}`;
-  const entries = new Map<number, Entry>();
+  const entries = new Map<string, Entry>();
+  const keyOf = (kind: ScheduleKind, taskId: number): string => `${kind}:${String(taskId)}`;
   const inflight = new Set<Promise<void>>();
   const intervals: NodeJS.Timeout[] = [];
   let runner: ScheduledRunner | undefined;
+  let verifier: ScheduledVerifier | undefined;
   let started = false;
   let stopped = false;
 
@@ -76,40 +91,45 @@ export const createTaskScheduler = (deps: TaskSchedulerDeps) => {
     inflight.add(tracked);
   };
 
-  const clearEntry = (taskId: number): void => {
-    const entry = entries.get(taskId);
+  const clearEntry = (kind: ScheduleKind, taskId: number): void => {
+    const key = keyOf(kind, taskId);
+    const entry = entries.get(key);
     if (entry?.timer !== undefined) clearTimeout(entry.timer);
-    entries.delete(taskId);
+    entries.delete(key);
   };
 
   /** Arms the timer for the next fire strictly after `after`. */
-  const arm = (taskId: number, entry: Entry, after: Date): void => {
+  const arm = (entry: Entry, after: Date): void => {
     if (stopped) return;
     const next = entry.cron.nextRun(after);
     if (next === null) {
       entry.timer = undefined;
       return;
     }
-    waitFor(taskId, entry, next);
+    waitFor(entry, next);
   };
 
-  const waitFor = (taskId: number, entry: Entry, slot: Date): void => {
+  const waitFor = (entry: Entry, slot: Date): void => {
     const delayMs = Math.max(0, Math.min(slot.getTime() - clock.now().getTime(), MAX_TIMER_MS));
-    entry.timer = setTimeout(() => onTimer(taskId, entry, slot), delayMs);
+    entry.timer = setTimeout(() => onTimer(entry, slot), delayMs);
     entry.timer.unref();
   };
 
-  const onTimer = (taskId: number, entry: Entry, slot: Date): void => {
-    if (stopped || entries.get(taskId) !== entry) return;
+  const onTimer = (entry: Entry, slot: Date): void => {
+    if (stopped || entries.get(keyOf(entry.kind, entry.taskId)) !== entry) return;
     const now = clock.now();
     // Timers may wake a little early, or in steps for far fires: wait for the slot itself.
     if (now.getTime() < slot.getTime()) {
-      waitFor(taskId, entry, slot);
+      waitFor(entry, slot);
       return;
     }
     // Arm the next fire before handling this one; a late wake-up skips missed slots (no catch-up).
-    arm(taskId, entry, now.getTime() > slot.getTime() ? now : slot);
-    track(fire(taskId, entry.cronExpr, slot));
+    arm(entry, now.getTime() > slot.getTime() ? now : slot);
+    track(
+      entry.kind === 'backup'
+        ? fire(entry.taskId, entry.cronExpr, slot)
+        : fireVerify(entry.taskId, entry.cronExpr, slot),
+    );
   };
 
   const auditSkip = async (taskId: number, taskName: string, reason: string, slot: Date) => {
@@ -185,46 +205,93 @@ export const createTaskScheduler = (deps: TaskSchedulerDeps) => {
     }
   };
 
-  /** Creates or replaces the entry of a schedulable task; keeps a running timer when nothing changed. */
-  const ensure = (taskId: number, cronExpr: string): void => {
-    const existing = entries.get(taskId);
+  /** A verify-cron fire: claimed like a backup fire, audited, then a drill of the newest success. */
+  const fireVerify = async (taskId: number, cronExpr: string, slot: Date): Promise<void> => {
+    try {
+      const task = await tasksRepository.findById(taskId);
+      if (!task || task.enabled !== 1 || task.verifyEnabled !== 1 || task.verifyCronExpr !== cronExpr) {
+        await sync(taskId);
+        return;
+      }
+      const current = verifier;
+      if (current === undefined) return;
+      const won = await claimsRepository.claim({
+        taskId,
+        kind: 'verify',
+        fireAt: toIso(slot),
+        runnerId,
+        createdAt: toIso(clock.now()),
+      });
+      if (!won) return;
+      await audit.record(systemActor, {
+        category: 'backup_verify',
+        action: 'scheduled_run',
+        targetType: 'backup_task',
+        targetId: taskId,
+        targetName: task.name,
+        detail: `Scheduled ${task.verifyMode === 'deep' ? 'deep' : 'quick'} drill at ${toIso(slot)} (${cronExpr}, ${timeZone})`,
+      });
+      await current.verifyScheduled(taskId);
+    } catch (error) {
+      logger.error(
+        { taskId, err: error instanceof Error ? error.message : String(error) },
+        'scheduled verification failed to start',
+      );
+    }
+  };
+
+  /** Creates or replaces an entry; keeps a running timer when nothing changed. */
+  const ensure = (kind: ScheduleKind, taskId: number, cronExpr: string): void => {
+    const existing = entries.get(keyOf(kind, taskId));
     if (existing && existing.cronExpr === cronExpr) return;
     const problem = cronError(cronExpr);
-    if (problem !== null) throw new Error(`task ${taskId}: invalid cron expression: ${problem}`);
-    clearEntry(taskId);
+    if (problem !== null) throw new Error(`task ${taskId}: invalid ${kind} cron expression: ${problem}`);
+    clearEntry(kind, taskId);
     const entry: Entry = {
+      kind,
+      taskId,
       cronExpr,
       cron: new Cron(cronExpr, { paused: true, mode: '5-or-6-parts', timezone: timeZone }),
       timer: undefined,
     };
-    entries.set(taskId, entry);
-    if (started) arm(taskId, entry, clock.now());
+    entries.set(keyOf(kind, taskId), entry);
+    if (started) arm(entry, clock.now());
   };
 
-  /** Re-reads one task and (re)arms or removes its entry. Throws when the schedule cannot be set. */
+  /** Re-reads one task and (re)arms or removes its entries. Throws when a schedule cannot be set. */
   const sync = async (taskId: number): Promise<void> => {
     const task = await tasksRepository.findById(taskId);
-    if (!task || task.enabled !== 1 || task.cronExpr.trim() === '') {
-      clearEntry(taskId);
-      return;
-    }
-    ensure(taskId, task.cronExpr);
+    if (!task || task.enabled !== 1 || task.cronExpr.trim() === '') clearEntry('backup', taskId);
+    else ensure('backup', taskId, task.cronExpr);
+    if (!task || task.enabled !== 1 || task.verifyEnabled !== 1 || task.verifyCronExpr.trim() === '')
+      clearEntry('verify', taskId);
+    else ensure('verify', taskId, task.verifyCronExpr);
   };
 
   /** Re-reads every schedulable task; a broken one is logged and left out. */
   const syncAll = async (): Promise<void> => {
-    const rows = await tasksRepository.listSchedulable();
-    const wanted = new Set<number>();
-    for (const row of rows) {
-      wanted.add(row.id);
-      try {
-        ensure(row.id, row.cronExpr);
-      } catch (error) {
-        clearEntry(row.id);
-        logger.warn({ taskId: row.id, err: (error as Error).message }, 'task not scheduled');
+    const wanted = new Set<string>();
+    const lists: [ScheduleKind, { id: number; cronExpr: string }[]][] = [
+      ['backup', await tasksRepository.listSchedulable()],
+      [
+        'verify',
+        (await tasksRepository.listVerifySchedulable()).map((row) => ({
+          id: row.id,
+          cronExpr: row.verifyCronExpr,
+        })),
+      ],
+    ];
+    for (const [kind, rows] of lists)
+      for (const row of rows) {
+        wanted.add(keyOf(kind, row.id));
+        try {
+          ensure(kind, row.id, row.cronExpr);
+        } catch (error) {
+          clearEntry(kind, row.id);
+          logger.warn({ taskId: row.id, kind, err: (error as Error).message }, 'task not scheduled');
+        }
       }
-    }
-    for (const taskId of [...entries.keys()]) if (!wanted.has(taskId)) clearEntry(taskId);
+    for (const [key, entry] of [...entries]) if (!wanted.has(key)) clearEntry(entry.kind, entry.taskId);
   };
 
   const purgeClaims = async (): Promise<void> => {
@@ -244,12 +311,16 @@ export const createTaskScheduler = (deps: TaskSchedulerDeps) => {
       runner = next;
     },
 
+    setVerifier(next: ScheduledVerifier): void {
+      verifier = next;
+    },
+
     /** Loads every schedulable task and starts the timers (idempotent). */
     async start(): Promise<void> {
       if (started || stopped) return;
       started = true;
       await syncAll();
-      for (const [taskId, entry] of entries) if (entry.timer === undefined) arm(taskId, entry, clock.now());
+      for (const entry of entries.values()) if (entry.timer === undefined) arm(entry, clock.now());
       await purgeClaims();
       const reload = setInterval(() => {
         syncAll().catch((error: unknown) =>
@@ -267,26 +338,30 @@ export const createTaskScheduler = (deps: TaskSchedulerDeps) => {
 
     sync,
 
-    /** Removes the schedule of a task (deleted). */
+    /** Removes the schedules of a task (deleted). */
     remove(taskId: number): void {
-      clearEntry(taskId);
+      clearEntry('backup', taskId);
+      clearEntry('verify', taskId);
     },
 
-    /** Ids of the tasks that currently have a schedule entry. */
-    scheduledTaskIds(): number[] {
-      return [...entries.keys()].sort((a, b) => a - b);
+    /** Ids of the tasks that currently have a backup (or, with `kind`, another) schedule entry. */
+    scheduledTaskIds(kind: ScheduleKind = 'backup'): number[] {
+      return [...entries.values()]
+        .filter((entry) => entry.kind === kind)
+        .map((entry) => entry.taskId)
+        .sort((a, b) => a - b);
     },
 
-    /** The next fire time of a scheduled task, or null. */
-    nextRunOf(taskId: number): Date | null {
-      return entries.get(taskId)?.cron.nextRun(clock.now()) ?? null;
+    /** The next fire time of a task's backup (or verify) schedule, or null. */
+    nextRunOf(taskId: number, kind: ScheduleKind = 'backup'): Date | null {
+      return entries.get(keyOf(kind, taskId))?.cron.nextRun(clock.now()) ?? null;
     },
 
     /** Stops every timer and waits for fires being handled (not for the runs they started). */
     async stop(): Promise<void> {
       stopped = true;
       for (const interval of intervals) clearInterval(interval);
-      for (const taskId of [...entries.keys()]) clearEntry(taskId);
+      for (const entry of [...entries.values()]) clearEntry(entry.kind, entry.taskId);
       await Promise.allSettled([...inflight]);
     },
   };

@@ -185,4 +185,15 @@ export const createTasksRepository = (db: Kysely<Database>) => ({
       .where('cronExpr', '<>', '')
       .execute();
   },
+
+  /** Enabled tasks with a verification drill schedule (SPEC §1.4 "verify-schedulable"). */
+  listVerifySchedulable(): Promise<Pick<BackupTaskRow, 'id' | 'verifyCronExpr'>[]> {
+    return db
+      .selectFrom('backupTasks')
+      .select(['id', 'verifyCronExpr'])
+      .where('enabled', '=', 1)
+      .where('verifyEnabled', '=', 1)
+      .where('verifyCronExpr', '<>', '')
+      .execute();
+  },
 });

@@ -336,9 +336,12 @@ export const restoreFiles = async (
     return result;
   } catch (error) {
     destroyUnread();
+    // The writer's own failure says what went wrong; the read error it caused says less. Read it
+    // before aborting: the abort stops the worker, which would otherwise count as its failure and
+    // hide a read error (a checksum mismatch, a decryption failure) behind "the writer stopped".
+    const writerFailure = writer.failure;
     await writer.abort();
-    // The writer's own failure says what went wrong; the read error it caused says less.
-    const cause = writer.failure ?? error;
+    const cause = writerFailure ?? error;
     if (ctx.signal.aborted || isAbortError(cause))
       throw cause instanceof EngineError && cause.code === 'ENGINE_CANCELLED'
         ? cause

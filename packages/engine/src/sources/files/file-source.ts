@@ -11,7 +11,10 @@
  * - A file is copied exactly the size it had when opened (a grown file is cut, a shrunk one is
  *   padded with zeros and warned).
  * - Differential (baseline non-empty): only entries changed since the baseline, then
- *   `.backupx/deletions.json` (mode 0600, sorted JSON array) as the last entry; no manifest.
+ *   `.backupx/deletions.json` (mode 0600, sorted JSON array) as the last entry. Its manifest still
+ *   lists the whole tree a restore of full + differential yields (unchanged entries as in the
+ *   baseline), so a deep verification drill can compare that restore with it.
+ * - Manifest `h`: SHA-256 of each regular file's archived bytes, computed as they are read.
  *
  * The walk itself runs in a worker thread (tar-walker.ts, file-walker.worker.ts); this module
  * checks the sources, starts it and turns its buffers into the artifact stream. A consumer that

@@ -13,5 +13,6 @@ export const WINDOW_CHUNKS = 8;
 export type WalkerMessage =
   | { type: 'chunk'; buffer: ArrayBuffer; length: number }
   | { type: 'log'; level: RunLogLevel; message: string }
+  /** Structured-cloned whole: the manifest's entries arrive with every field (`h` included). */
   | { type: 'done'; completion: SourceCompletion }
   | { type: 'error'; code: string; stage: EngineStage; message: string };

@@ -528,7 +528,10 @@ describe('differential backups', () => {
     await symlink('b.txt', path.join(s, 'link'));
     const diff = await backupToBuffer({ taskName: 'site', sourcePaths: [s], baseline: manifest });
     expect(diff.completion.backupKind).toBe('differential');
-    expect(diff.completion.manifest).toBeUndefined();
+    // Its manifest is the whole tree after restoring full + differential, not only what changed.
+    expect(diff.completion.manifest?.entries.map((e) => e.p).sort()).toEqual(
+      [...(await snapshot(s)).keys()].map((rel) => `site/${rel}`).sort(),
+    );
     expect(diff.completion.summary).toContain('4 deletions');
     diffArchive = diff.archive;
   });

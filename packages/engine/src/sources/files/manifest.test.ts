@@ -3,10 +3,12 @@ import { EngineError } from '../../errors.ts';
 import type { Manifest, ManifestEntry } from '../types.ts';
 import { changedSince, compareUtf8, decodeManifest, deletedPaths, encodeManifest } from './manifest.ts';
 
+const HASH = 'a'.repeat(32) + '0123456789abcdef'.repeat(2);
+
 const baseline: Manifest = {
   entries: [
     { p: 'www', s: 0, m: 1_700_000_000_000_000_000, o: 0o755, d: true },
-    { p: 'www/a.txt', s: 10, m: 1_700_000_000_123_456_768, o: 0o644 },
+    { p: 'www/a.txt', s: 10, m: 1_700_000_000_123_456_768, o: 0o644, h: HASH },
     { p: 'www/link', s: 0, m: 1_700_000_000_000_000_000, o: 0o777, l: 'a.txt' },
     { p: 'www/old', s: 3, m: 1_700_000_000_000_000_000, o: 0o600 },
   ],
@@ -18,9 +20,20 @@ describe('manifest encode/decode', () => {
     expect(json).toContain('"p":"www/a.txt"');
     expect(json).not.toContain('"d":false');
     const parsed = JSON.parse(json) as { entries: Record<string, unknown>[] };
-    expect(Object.keys(parsed.entries[1]!)).toEqual(['p', 's', 'm', 'o']);
+    expect(Object.keys(parsed.entries[1]!)).toEqual(['p', 's', 'm', 'o', 'h']);
     expect(Object.keys(parsed.entries[2]!)).toEqual(['p', 's', 'm', 'o', 'l']);
+    expect(Object.keys(parsed.entries[3]!)).toEqual(['p', 's', 'm', 'o']);
     expect(decodeManifest(json)).toEqual(baseline);
+  });
+
+  it('keeps h (a file content SHA-256) only when present; null h is absent', () => {
+    const json = encodeManifest(baseline);
+    expect(json).toContain(`"h":"${HASH}"`);
+    expect(json.match(/"h":/g)).toHaveLength(1);
+    expect(decodeManifest(json).entries[1]?.h).toBe(HASH);
+    const decoded = decodeManifest('{"entries":[{"p":"a","s":1,"m":2,"o":420,"h":null}]}');
+    expect(decoded.entries).toEqual([{ p: 'a', s: 1, m: 2, o: 0o644 }]);
+    expect('h' in decoded.entries[0]!).toBe(false);
   });
 
   it('decodes empty input as an empty manifest', () => {
@@ -54,6 +67,14 @@ describe('manifest encode/decode', () => {
       '{"entries":{}}',
       '{"entries":[{"s":1}]}',
       '{"entries":[{"p":"a","s":"1"}]}',
+      // h must be 64 lowercase hex characters.
+      '{"entries":[{"p":"a","h":1}]}',
+      '{"entries":[{"p":"a","h":""}]}',
+      `{"entries":[{"p":"a","h":"${HASH.toUpperCase()}"}]}`,
+      `{"entries":[{"p":"a","h":"${HASH.slice(1)}"}]}`,
+      `{"entries":[{"p":"a","h":"${HASH}0"}]}`,
+      `{"entries":[{"p":"a","h":"${HASH.slice(1)}g"}]}`,
+      `{"entries":[{"p":"a","h":"${HASH}\\n"}]}`,
     ]) {
       expect(() => decodeManifest(input)).toThrow(EngineError);
       try {

@@ -1,6 +1,8 @@
 /**
- * The manifest of a full file backup (SPEC §3.12: `{"entries":[{"p","s","m","o","d"}]}`, short keys;
- * ours adds `l`, the target of a symlink) and the differential rules of SPEC §3.13.
+ * The manifest of a file backup (SPEC §3.12: `{"entries":[{"p","s","m","o","d"}]}`, short keys;
+ * ours adds `l`, the target of a symlink, and `h`, the SHA-256 of a regular file's archived bytes,
+ * which deep verification drills compare with what a restore wrote) and the differential rules of
+ * SPEC §3.13.
  *
  * `m` is the mtime in Unix nanoseconds. Above 2^53 a JS number cannot hold every nanosecond, so both
  * sides of a comparison go through the same rounding (`Number(bigint)` and `JSON.parse` both round
@@ -12,16 +14,23 @@ import type { Manifest, ManifestEntry } from '../types.ts';
 /** A manifest indexed by path. */
 export type ManifestIndex = ReadonlyMap<string, ManifestEntry>;
 
-/** Encodes a manifest as JSON with the short keys (`d` only for directories, `l` only for symlinks). */
+/**
+ * Encodes a manifest as JSON with the short keys (`d` only for directories, `l` only for symlinks,
+ * `h` only when known).
+ */
 export const encodeManifest = (manifest: Manifest): string =>
   JSON.stringify({
     entries: manifest.entries.map((entry) => {
       const out: ManifestEntry = { p: entry.p, s: entry.s, m: entry.m, o: entry.o };
       if (entry.d === true) out.d = true;
       if (entry.l !== undefined) out.l = entry.l;
+      if (entry.h !== undefined) out.h = entry.h;
       return out;
     }),
   });
+
+/** What `h` must look like: the encoding tar-walker writes, so a comparison is a string equality. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 const invalid = (message: string): EngineError =>
   new EngineError('MANIFEST_INVALID', 'source', `invalid backup manifest: ${message}`);
@@ -48,7 +57,7 @@ export const decodeManifest = (input: string | Uint8Array | null | undefined): M
   const entries: ManifestEntry[] = [];
   for (const [index, raw] of (rawEntries as unknown[]).entries()) {
     if (!isRecord(raw)) throw invalid(`entry ${index} is not an object`);
-    const { p, s, m, o, d, l } = raw;
+    const { p, s, m, o, d, l, h } = raw;
     if (typeof p !== 'string' || p === '') throw invalid(`entry ${index} has no path`);
     const num = (value: unknown, key: string): number => {
       if (value === undefined || value === null) return 0;
@@ -62,6 +71,9 @@ export const decodeManifest = (input: string | Uint8Array | null | undefined): M
       throw invalid(`entry ${index} (${p}): d is not a boolean`);
     if (typeof l === 'string') entry.l = l;
     else if (l !== undefined && l !== null) throw invalid(`entry ${index} (${p}): l is not a string`);
+    if (typeof h === 'string' && SHA256_HEX.test(h)) entry.h = h;
+    else if (h !== undefined && h !== null)
+      throw invalid(`entry ${index} (${p}): h is not a lowercase hex SHA-256`);
     entries.push(entry);
   }
   return { entries };

@@ -6,8 +6,11 @@
  * lstat/open/fstat/read/close costs a thread-pool round trip, which for 20k small files was most of
  * a backup's main-thread time. Synchronous calls in a worker cost a few microseconds each and
  * leave the main thread free for compression, encryption and uploads. File data is read straight
- * into the output buffer, so each byte is copied once on its way out.
+ * into the output buffer, so each byte is copied once on its way out, and hashed there for the
+ * manifest's `h` (a deep verification drill compares it with the restored file).
  */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -124,12 +127,14 @@ class TarOutput {
     this.#used += writeTarHeader(this.#buffer, this.#used, planned);
   }
 
-  zeros(bytes: number): void {
+  /** Writes zero bytes; `hash` (when given) sees them, as a restore writes them into the file. */
+  zeros(bytes: number, hash?: Hash): void {
     let left = bytes;
     while (left > 0) {
       if (this.#used === TAR_CHUNK_BYTES) this.flush();
       const take = Math.min(left, TAR_CHUNK_BYTES - this.#used);
       this.#buffer.fill(0, this.#used, this.#used + take);
+      hash?.update(this.#buffer.subarray(this.#used, this.#used + take));
       this.#used += take;
       left -= take;
     }
@@ -146,14 +151,18 @@ class TarOutput {
     }
   }
 
-  /** Reads up to `size` bytes of `fd` into the output; returns how many the file still had. */
-  fromFile(fd: number, size: number): number {
+  /**
+   * Reads up to `size` bytes of `fd` into the output and into `hash` (a view of the output buffer,
+   * no copy); returns how many the file still had.
+   */
+  fromFile(fd: number, size: number, hash: Hash): number {
     let position = 0;
     while (position < size) {
       if (this.#used === TAR_CHUNK_BYTES) this.flush();
       const want = Math.min(size - position, TAR_CHUNK_BYTES - this.#used);
       const read = readSync(fd, this.#buffer, this.#used, want, position);
       if (read === 0) break;
+      hash.update(this.#buffer.subarray(this.#used, this.#used + read));
       this.#used += read;
       position += read;
     }
@@ -178,6 +187,10 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
     options.baseline !== null && options.baseline.entries.length > 0 ? indexManifest(options.baseline) : null;
   const out = new TarOutput(sink);
   const counters = { entries: 0, files: 0, dirs: 0, symlinks: 0, bytes: 0, warnings: 0, unchanged: 0 };
+  /**
+   * The tree a restore of this archive yields (after its full, for a differential): what was
+   * written, plus for a differential the baseline entries of paths still there but not written.
+   */
   const manifest: ManifestEntry[] = [];
   /** Paths walked, for the deletions of a differential archive (a full one has no use for it). */
   const seen = new Set<string>();
@@ -193,14 +206,24 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
     if (sink.cancelled()) throw cancelledError();
   };
 
-  /** Differential: keep the entry only when it changed since the baseline. Full: record it. */
+  /**
+   * A path seen but not written to a differential archive (unchanged, or unreadable now): a restore
+   * leaves the full's version there, so the manifest records the baseline entry, `h` included
+   * (the file was not read this time).
+   */
+  const keepBaseline = (rel: string): void => {
+    const previous = baseline?.get(rel);
+    if (previous !== undefined) manifest.push(previous);
+  };
+
+  /** Differential: write the entry only when it changed since the baseline. Either way, record it. */
   const shouldWrite = (entry: ManifestEntry): boolean => {
-    if (baseline === null) {
+    if (baseline === null || changedSince(baseline, entry)) {
       manifest.push(entry);
       return true;
     }
-    if (changedSince(baseline, entry)) return true;
     counters.unchanged += 1;
+    keepBaseline(entry.p);
     return false;
   };
 
@@ -225,6 +248,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
       target = readlinkSync(abs);
     } catch (error) {
       warn(abs, describeError(error));
+      keepBaseline(rel);
       return;
     }
     const entry: ManifestEntry = {
@@ -258,21 +282,24 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
       fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK | (follow ? 0 : constants.O_NOFOLLOW));
     } catch (error) {
       warn(abs, describeError(error));
+      keepBaseline(rel);
       return;
     }
     try {
       const st = fstatSync(fd, { bigint: true });
       if (!st.isFile()) {
         warn(abs, `not a regular file, directory or symlink (${specialKind(st)})`);
+        keepBaseline(rel);
         return;
       }
       const size = Number(st.size);
       const entry: ManifestEntry = { p: rel, s: size, m: Number(st.mtimeNs), o: Number(st.mode) & 0o777 };
       if (!shouldWrite(entry)) return;
       out.header({ name: rel, type: 'file', size, ...ownerFields(st), ...timeFields(st.mtimeNs) });
+      const hash = createHash('sha256');
       let read: number;
       try {
-        read = out.fromFile(fd, size);
+        read = out.fromFile(fd, size, hash);
       } catch (error) {
         if (error instanceof EngineError) throw error;
         throw new EngineError(
@@ -287,8 +314,9 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
       if (read < size) {
         counters.warnings += 1;
         sink.log('warn', `[WARN] ${abs} shrank by ${size - read} bytes while being read; padded with zeros`);
-        out.zeros(size - read);
+        out.zeros(size - read, hash);
       }
+      entry.h = hash.digest('hex');
       out.pad(size);
       counters.entries += 1;
       counters.files += 1;
@@ -300,11 +328,19 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
     }
   };
 
-  /** Baseline paths below a directory we could not list are not "deleted": we could not look. */
+  /**
+   * Baseline paths below a directory we could not list are not "deleted": we could not look. A
+   * restore keeps the full's version of the directory and everything below it.
+   */
   const markSubtreeSeen = (rel: string): void => {
     if (baseline === null) return;
+    keepBaseline(rel);
     const prefix = `${rel}/`;
-    for (const key of baseline.keys()) if (key.startsWith(prefix)) seen.add(key);
+    for (const [key, entry] of baseline)
+      if (key.startsWith(prefix)) {
+        seen.add(key);
+        manifest.push(entry);
+      }
   };
 
   const walkDirectory = (abs: string, rel: string, st: BigIntStats | null): void => {
@@ -393,7 +429,7 @@ export const walkToTar = (options: TarWalkOptions, sink: TarWalkSink): SourceCom
     out.end();
     summary += `, ${counters.unchanged} unchanged, ${deleted.length} deletions`;
     sink.log('info', `differential archive: ${summary}`);
-    return { backupKind: 'differential', summary };
+    return { backupKind: 'differential', manifest: { entries: manifest }, summary };
   }
   out.end();
   sink.log('info', `full archive: ${summary}`);
