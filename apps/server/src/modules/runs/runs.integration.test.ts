@@ -487,13 +487,17 @@ describe.each(dialects)('backup runs, records and restores on %s', (dialect) => 
     master.clock.advance(2000);
     const diff = await run(diffTask);
     expect([diff.status, diff.backupKind, diff.baseRecordId]).toEqual(['success', 'differential', full.id]);
-    const contents = await api().get<Envelope<{ basedOnFull?: number }>>(
+    const contents = await api().get<Envelope<{ basedOnFull?: number; entries: { path: string }[] }>>(
       `/api/backup/records/${String(diff.id)}/contents`,
       {
         token: viewer,
       },
     );
     expect(contents.body.data.basedOnFull).toBe(full.id);
+    // The differential lists the tree its chain restores: the new file, not the deleted one.
+    const listed = contents.body.data.entries.map((entry) => entry.path);
+    expect(listed).toContain('diff-source/added.txt');
+    expect(listed).not.toContain('diff-source/nested/private.key');
     const refused = await api().delete<Envelope>(`/api/backup/records/${String(full.id)}`, undefined, {
       token: admin,
     });

@@ -326,11 +326,12 @@ export const createRunsService = (deps: RunsServiceDeps) => {
 
     async contents(id: number) {
       const row = await findRecord(id);
-      const manifestSource = row.backupKind === 'differential' ? row.baseRecordId : row.id;
-      const manifest =
-        row.status === 'success'
-          ? decodeManifest(await repository.manifestOf(manifestSource))
-          : { entries: [] };
+      let manifest =
+        row.status === 'success' ? decodeManifest(await repository.manifestOf(row.id)) : { entries: [] };
+      // A differential lists the whole tree its chain restores; older ones recorded nothing, and
+      // their full baseline's list is the closest there is.
+      if (manifest.entries.length === 0 && row.status === 'success' && row.backupKind === 'differential')
+        manifest = decodeManifest(await repository.manifestOf(row.baseRecordId));
       if (manifest.entries.length === 0)
         throw new AppError(
           'BACKUP_CONTENTS_UNAVAILABLE',

@@ -403,6 +403,30 @@ describe.each(dialects)('verification drills on %s', (dialect) => {
     });
   });
 
+  it('a deep drill of a differential restores its chain and compares the tree it produces', async () => {
+    const tree = path.join(work, 'diff-site');
+    writeSampleTree(tree, { files: 12 });
+    const taskId = await createTask({
+      name: 'diff drill',
+      type: 'file',
+      sourcePaths: [tree],
+      storageTargetIds: [targets.disk],
+      backupMode: 'differential',
+      maxBackups: 0,
+    });
+    const full = await runAndWait(taskId);
+    expect(full.backupKind).toBe('full');
+    writeFileSync(path.join(tree, 'added.txt'), 'added after the full backup\n');
+    rmSync(path.join(tree, 'nested'), { recursive: true, force: true });
+    master.clock.advance(2000);
+    const diff = await runAndWait(taskId);
+    expect([diff.status, diff.backupKind]).toEqual(['success', 'differential']);
+    const done = await drill(diff.id, { mode: 'deep' });
+    expect(done.status, done.errorMessage).toBe('success');
+    expect(check(done, 'structure')?.detail).toMatch(/^2 archive/);
+    expect(check(done, 'manifest')?.detail).toMatch(/entries match the manifest/);
+  });
+
   it('SQLite: a deep drill restores the file, runs integrity_check and counts the rows', async () => {
     const dbPath = path.join(work, 'app.db');
     execFileSync('sqlite3', [
