@@ -6,6 +6,8 @@ export const paths = {
   taskTemplates: '/task-templates',
   backupRecords: '/backup/records',
   restoreRecords: '/restore/records',
+  verifyRecords: '/verify/records',
+  replicationRecords: '/replication/records',
   reports: '/reports',
   storageTargets: '/storage-targets',
   nodes: '/nodes',

@@ -20,6 +20,8 @@ import { NodesPage } from './pages/nodes/NodesPage.tsx';
 import { NodeDetailPage } from './pages/nodes/NodeDetailPage.tsx';
 import { ReportsPage } from './pages/reports/ReportsPage.tsx';
 import { TemplatesPage } from './pages/templates/TemplatesPage.tsx';
+import { VerificationPage } from './pages/verification/VerificationPage.tsx';
+import { ReplicationPage } from './pages/replication/ReplicationPage.tsx';
 
 export function AppRoutes() {
   return (
@@ -39,6 +41,8 @@ export function AppRoutes() {
           <Route path={paths.taskTemplates} element={<TemplatesPage />} />
           <Route path={paths.backupRecords} element={<RecordsPage />} />
           <Route path={paths.restoreRecords} element={<RestoresPage />} />
+          <Route path={paths.verifyRecords} element={<VerificationPage />} />
+          <Route path={paths.replicationRecords} element={<ReplicationPage />} />
           <Route path={paths.reports} element={<ReportsPage />} />
           <Route
             path={paths.users}

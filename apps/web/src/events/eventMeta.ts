@@ -37,7 +37,8 @@ export const eventQueryPrefixes: Record<EventType, readonly string[]> = {
 };
 
 /**
- * The events the dashboard refreshes on (SPEC §14.6). `agent_outdated` changes the cluster
+ * The events the dashboard refreshes on (SPEC §14.6); backups, drills and copies also change the
+ * 3-2-1 posture. `agent_outdated` changes the cluster
  * section's outdated-agents count; nodes going online or offline send no event, so the cluster
  * follows them through the dashboard's 60 s refetch.
  */
@@ -50,6 +51,7 @@ export const dashboardEventTypes: readonly EventType[] = [
   'sla_violation',
   'storage_unhealthy',
   'storage_capacity_warning',
+  'replication_failed',
   'agent_outdated',
 ];
 

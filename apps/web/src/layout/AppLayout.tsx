@@ -6,7 +6,9 @@ import {
   AuditOutlined,
   BlockOutlined,
   ClusterOutlined,
+  CopyOutlined,
   DashboardOutlined,
+  ExperimentOutlined,
   FileProtectOutlined,
   HddOutlined,
   HistoryOutlined,
@@ -74,12 +76,15 @@ export function AppLayout() {
     const list: NonNullable<MenuProps['items']> = [
       { key: paths.dashboard, icon: <DashboardOutlined />, label: t('nav.dashboard') },
     ];
+    // SPEC order: the reports, then the runs of every kind, then the templates and the rest.
     list.push(
+      { key: paths.reports, icon: <FileProtectOutlined />, label: t('reports.menu') },
       { key: paths.backupTasks, icon: <ScheduleOutlined />, label: t('tasks.menu') },
-      { key: paths.taskTemplates, icon: <BlockOutlined />, label: t('templates.menu') },
       { key: paths.backupRecords, icon: <HistoryOutlined />, label: t('records.menu') },
       { key: paths.restoreRecords, icon: <RollbackOutlined />, label: t('restores.menu') },
-      { key: paths.reports, icon: <FileProtectOutlined />, label: t('reports.menu') },
+      { key: paths.verifyRecords, icon: <ExperimentOutlined />, label: t('verification.menu') },
+      { key: paths.replicationRecords, icon: <CopyOutlined />, label: t('replication.menu') },
+      { key: paths.taskTemplates, icon: <BlockOutlined />, label: t('templates.menu') },
       { key: paths.storageTargets, icon: <HddOutlined />, label: t('storage.menu') },
       { key: paths.nodes, icon: <ClusterOutlined />, label: t('nodes.menu') },
       { key: paths.notifications, icon: <NotificationOutlined />, label: t('notifications.menu') },

@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+import type { FocusEvent } from 'react';
 import {
   Alert,
   App,
@@ -33,6 +34,7 @@ import { PageHeader } from '../components/PageHeader.tsx';
 import { languages } from '../i18n/index.ts';
 import { formatBytes, formatDateTime, formatDuration, percentOf } from '../lib/format.ts';
 import { errorText } from '../lib/i18n-helpers.ts';
+import { isSandboxUrl } from '../lib/sandboxUrl.ts';
 import { usageColor } from '../lib/usageColor.ts';
 import { useDurationUnits } from '../lib/useFormatters.ts';
 import { useFieldErrors } from '../lib/useFieldErrors.ts';
@@ -239,6 +241,8 @@ interface SettingsFormValues {
   audit_webhook_url: string;
   audit_webhook_secret: string;
   audit_retention_days: number | null;
+  verify_sandbox_mysql: string;
+  verify_sandbox_postgresql: string;
 }
 
 const toFormValues = (settings: Settings): SettingsFormValues => ({
@@ -248,7 +252,14 @@ const toFormValues = (settings: Settings): SettingsFormValues => ({
   audit_webhook_url: settings.audit_webhook_url,
   audit_webhook_secret: settings.audit_webhook_secret,
   audit_retention_days: Number(settings.audit_retention_days) || 0,
+  verify_sandbox_mysql: settings.verify_sandbox_mysql,
+  verify_sandbox_postgresql: settings.verify_sandbox_postgresql,
 });
+
+/** Selects the masked value on focus so typing replaces the stored secret. */
+const selectMasked = (event: FocusEvent<HTMLInputElement>) => {
+  if (event.target.value === MASKED_SECRET) event.target.select();
+};
 
 /** Every IANA time zone the browser knows, plus the stored value if it is unknown here. */
 function useTimeZoneOptions(current: string) {
@@ -283,6 +294,8 @@ function SettingsForm({ settings, editable }: { settings: Settings; editable: bo
           audit_webhook_url: values.audit_webhook_url.trim(),
           audit_webhook_secret: values.audit_webhook_secret,
           audit_retention_days: String(values.audit_retention_days ?? 0),
+          verify_sandbox_mysql: values.verify_sandbox_mysql.trim(),
+          verify_sandbox_postgresql: values.verify_sandbox_postgresql.trim(),
         },
       }),
     onSuccess: (updated) => {
@@ -395,6 +408,68 @@ function SettingsForm({ settings, editable }: { settings: Settings; editable: bo
               precision={0}
               style={{ width: 200 }}
               data-testid="settings-retention"
+            />
+          </Form.Item>
+        </Col>
+      </Row>
+      <Divider titlePlacement="start" plain>
+        {t('settings.drillSection')}
+      </Divider>
+      <Typography.Paragraph type="secondary" style={{ marginTop: -8 }}>
+        {t('settings.drillSectionHelp')}
+      </Typography.Paragraph>
+      <Row gutter={24}>
+        <Col xs={24} md={12}>
+          <Form.Item
+            name="verify_sandbox_mysql"
+            label={t('settings.sandboxMysql')}
+            extra={t('settings.sandboxMysqlHelp')}
+            rules={[
+              { max: 1024 },
+              {
+                validator: (_rule, value: string | undefined) =>
+                  isSandboxUrl(value ?? '', ['mysql', 'mariadb'])
+                    ? Promise.resolve()
+                    : Promise.reject(
+                        new Error(
+                          t('settings.sandboxInvalid', { example: 'mysql://user:password@host:3306' }),
+                        ),
+                      ),
+              },
+            ]}
+          >
+            <Input.Password
+              autoComplete="new-password"
+              placeholder={t('settings.sandboxMysqlPlaceholder')}
+              onFocus={selectMasked}
+              data-testid="settings-sandbox-mysql"
+            />
+          </Form.Item>
+        </Col>
+        <Col xs={24} md={12}>
+          <Form.Item
+            name="verify_sandbox_postgresql"
+            label={t('settings.sandboxPostgresql')}
+            extra={t('settings.sandboxPostgresqlHelp')}
+            rules={[
+              { max: 1024 },
+              {
+                validator: (_rule, value: string | undefined) =>
+                  isSandboxUrl(value ?? '', ['postgresql', 'postgres'])
+                    ? Promise.resolve()
+                    : Promise.reject(
+                        new Error(
+                          t('settings.sandboxInvalid', { example: 'postgresql://user:password@host:5432' }),
+                        ),
+                      ),
+              },
+            ]}
+          >
+            <Input.Password
+              autoComplete="new-password"
+              placeholder={t('settings.sandboxPostgresqlPlaceholder')}
+              onFocus={selectMasked}
+              data-testid="settings-sandbox-postgresql"
             />
           </Form.Item>
         </Col>

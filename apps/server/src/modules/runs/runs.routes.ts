@@ -23,8 +23,17 @@ export const streamLog = async (
   reply: FastifyReply,
   hub: LogHub,
   recordId: number,
-  load: () => Promise<{ status: string; logContent: string; timestamp: string }>,
+  loadRecord: () => Promise<{
+    status: string;
+    logContent: string;
+    startedAt: string;
+    completedAt: string | null;
+  }>,
 ): Promise<void> => {
+  const load = async () => {
+    const record = await loadRecord();
+    return { ...record, timestamp: record.completedAt ?? record.startedAt };
+  };
   const sse = openSse(reply);
   const heartbeat = setInterval(
     () => sse.comment(`heartbeat ${String(Math.floor(Date.now() / 1000))}`),
@@ -110,14 +119,7 @@ export const registerRunRoutes = (
   registry.add(records.get, ({ params }) => runs.get(params.id));
   registry.add(records.logStream, async ({ params, reply }) => {
     await runs.get(params.id); // 404 before the stream opens
-    await streamLog(reply, services.backupHub, params.id, async () => {
-      const detail = await runs.get(params.id);
-      return {
-        status: detail.status,
-        logContent: detail.logContent,
-        timestamp: detail.completedAt ?? detail.startedAt,
-      };
-    });
+    await streamLog(reply, services.backupHub, params.id, () => runs.get(params.id));
     return reply;
   });
   registry.add(records.download, async ({ params, reply }) => {
@@ -149,14 +151,7 @@ export const registerRunRoutes = (
   registry.add(restores.get, ({ params }) => runs.getRestore(params.id));
   registry.add(restores.logStream, async ({ params, reply }) => {
     await runs.getRestore(params.id);
-    await streamLog(reply, services.restoreHub, params.id, async () => {
-      const detail = await runs.getRestore(params.id);
-      return {
-        status: detail.status,
-        logContent: detail.logContent,
-        timestamp: detail.completedAt ?? detail.startedAt,
-      };
-    });
+    await streamLog(reply, services.restoreHub, params.id, () => runs.getRestore(params.id));
     return reply;
   });
 };

@@ -207,7 +207,7 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
       pass('structure', `${String(chain.length)} archive(s) read to their end-of-archive marker`);
       pass(
         'restore',
-        `${restored.summary} restored into a scratch directory in ${(rtoMs / 1000).toFixed(1)} s`,
+        `${String(restored.entries)} entries (${String(restored.files)} files, ${bytesText(restored.bytes)}) of ${String(chain.length)} archive(s) restored into a scratch directory in ${(rtoMs / 1000).toFixed(1)} s`,
       );
     } catch (error) {
       if (signal.aborted) throw error;

@@ -22,14 +22,7 @@ export const registerVerificationRoutes = (
   registry.add(routes.get, ({ params }) => verification.get(params.id));
   registry.add(routes.logStream, async ({ params, reply }) => {
     await verification.get(params.id); // 404 before the stream opens
-    await streamLog(reply, services.verifyHub, params.id, async () => {
-      const detail = await verification.get(params.id);
-      return {
-        status: detail.status,
-        logContent: detail.logContent,
-        timestamp: detail.completedAt ?? detail.startedAt,
-      };
-    });
+    await streamLog(reply, services.verifyHub, params.id, () => verification.get(params.id));
     return reply;
   });
 };

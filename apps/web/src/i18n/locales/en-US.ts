@@ -11,6 +11,7 @@ import { clusterErrorsEnUS } from './errors-cluster.en-US.ts';
 import { operationsErrorsEnUS } from './errors-operations.en-US.ts';
 import { reportsEnUS } from './reports.en-US.ts';
 import { operationsEnUS } from './operations.en-US.ts';
+import { drillsEnUS } from './drills.en-US.ts';
 
 /**
  * English (en-US) strings of the console. This file defines the key set: zh-CN must have
@@ -27,6 +28,7 @@ const enUS = {
   ...nodesEnUS,
   ...reportsEnUS,
   ...operationsEnUS,
+  ...drillsEnUS,
   common: {
     appName: 'BackupX',
     save: 'Save',
@@ -428,6 +430,16 @@ const enUS = {
     auditWebhookSecretHelp: 'Used to sign webhook requests. Clear the field to remove the secret.',
     auditRetentionDays: 'Audit retention (days)',
     auditRetentionDaysHelp: '0 = keep forever.',
+    drillSection: 'Verification drills',
+    drillSectionHelp:
+      'Deep drills of database backups import the dump into a throw-away database on these servers, then drop it.',
+    sandboxMysql: 'MySQL / MariaDB sandbox server',
+    sandboxMysqlPlaceholder: 'mysql://user:password@host:3306',
+    sandboxMysqlHelp: 'mysql://user:password@host:3306 — empty = drill on the task’s own server.',
+    sandboxPostgresql: 'PostgreSQL sandbox server',
+    sandboxPostgresqlPlaceholder: 'postgresql://user:password@host:5432',
+    sandboxPostgresqlHelp: 'postgresql://user:password@host:5432 — empty = drill on the task’s own server.',
+    sandboxInvalid: 'Enter a URL such as {{example}}, or leave the field empty',
     saved: 'The settings were saved',
   },
   forbidden: {

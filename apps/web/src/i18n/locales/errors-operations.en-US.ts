@@ -13,4 +13,10 @@ export const operationsErrorsEnUS = {
   REPLICATION_DEST_DISABLED: 'The destination storage target is disabled.',
   REPLICATION_CROSS_NODE_LOCAL_DISK: 'The backup is on a node’s own disk; the master cannot copy it.',
   REPLICATION_RECORD_NOT_FOUND: 'This replication record does not exist (anymore).',
+  VERIFY_MODE_INVALID: 'The drill mode must be quick or deep.',
+  VERIFY_NO_SOURCE: 'This task has no successful backup to drill yet. Run it first.',
+  VERIFY_SOURCE_INVALID: 'Only a successful backup can be drilled.',
+  VERIFY_COPY_NOT_FOUND: 'The backup has no successful copy on this storage target.',
+  VERIFY_CROSS_NODE_LOCAL_DISK: 'The backup is on a node’s own disk; the master cannot read it for a drill.',
+  VERIFY_RECORD_NOT_FOUND: 'This verification drill does not exist (anymore).',
 };

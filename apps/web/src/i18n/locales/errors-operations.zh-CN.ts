@@ -12,4 +12,10 @@ export const operationsErrorsZhCN: DeepStrings<typeof operationsErrorsEnUS> = {
   REPLICATION_DEST_DISABLED: '目标存储已停用。',
   REPLICATION_CROSS_NODE_LOCAL_DISK: '该备份位于节点自身的磁盘上，Master 无法复制。',
   REPLICATION_RECORD_NOT_FOUND: '该复制记录不存在（或已被删除）。',
+  VERIFY_MODE_INVALID: '演练模式只能是快速（quick）或深度（deep）。',
+  VERIFY_NO_SOURCE: '该任务还没有可演练的成功备份，请先运行一次。',
+  VERIFY_SOURCE_INVALID: '只能对成功的备份进行演练。',
+  VERIFY_COPY_NOT_FOUND: '该备份在此存储目标上没有成功的副本。',
+  VERIFY_CROSS_NODE_LOCAL_DISK: '该备份位于节点自身的磁盘上，Master 无法读取以进行演练。',
+  VERIFY_RECORD_NOT_FOUND: '该验证演练不存在（或已被删除）。',
 };

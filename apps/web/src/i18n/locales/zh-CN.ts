@@ -12,6 +12,7 @@ import { clusterErrorsZhCN } from './errors-cluster.zh-CN.ts';
 import { operationsErrorsZhCN } from './errors-operations.zh-CN.ts';
 import { reportsZhCN } from './reports.zh-CN.ts';
 import { operationsZhCN } from './operations.zh-CN.ts';
+import { drillsZhCN } from './drills.zh-CN.ts';
 
 /** Simplified Chinese (zh-CN) strings. The type keeps the key set identical to en-US. */
 const zhCN: LocaleResource = {
@@ -25,6 +26,7 @@ const zhCN: LocaleResource = {
   ...nodesZhCN,
   ...reportsZhCN,
   ...operationsZhCN,
+  ...drillsZhCN,
   common: {
     appName: 'BackupX',
     save: '保存',
@@ -419,6 +421,15 @@ const zhCN: LocaleResource = {
     auditWebhookSecretHelp: '用于对 Webhook 请求签名。清空此字段即删除密钥。',
     auditRetentionDays: '审计保留天数',
     auditRetentionDaysHelp: '0 表示永久保留。',
+    drillSection: '验证演练',
+    drillSectionHelp: '数据库备份的深度演练会把转储导入这些服务器上的临时数据库，完成后删除。',
+    sandboxMysql: 'MySQL / MariaDB 沙箱服务器',
+    sandboxMysqlPlaceholder: 'mysql://user:password@host:3306',
+    sandboxMysqlHelp: 'mysql://user:password@host:3306 —— 留空则在任务自身的服务器上演练。',
+    sandboxPostgresql: 'PostgreSQL 沙箱服务器',
+    sandboxPostgresqlPlaceholder: 'postgresql://user:password@host:5432',
+    sandboxPostgresqlHelp: 'postgresql://user:password@host:5432 —— 留空则在任务自身的服务器上演练。',
+    sandboxInvalid: '请输入形如 {{example}} 的地址，或留空',
     saved: '设置已保存',
   },
   forbidden: {

@@ -33,6 +33,7 @@ import { translateDynamic } from '../../lib/i18n-helpers.ts';
 import { paths } from '../../paths.ts';
 import { ClusterSection } from './ClusterSection.tsx';
 import { RecentRecordsTable } from './RecentRecordsTable.tsx';
+import { PostureSection } from './PostureSection.tsx';
 import { SlaSection } from './SlaSection.tsx';
 import { DASHBOARD_DAYS, TASKS_URL, dashboardKeys, shortDay } from './dashboardQueries.ts';
 
@@ -83,6 +84,13 @@ export function Dashboard() {
   const sla = useQuery({
     queryKey: dashboardKeys.sla,
     queryFn: ({ signal }) => apiCall(apiRoutes.dashboard.sla, { signal }),
+    refetchInterval: 60_000,
+  });
+
+  // 3-2-1 posture (SPEC §9): backups, drills and copies change it, so it follows the same events.
+  const posture = useQuery({
+    queryKey: dashboardKeys.posture,
+    queryFn: ({ signal }) => apiCall(apiRoutes.dashboard.posture, { signal }),
     refetchInterval: 60_000,
   });
 
@@ -195,7 +203,8 @@ export function Dashboard() {
                     breakdown.isFetching ||
                     cluster.isFetching ||
                     nodePerformance.isFetching ||
-                    sla.isFetching) &&
+                    sla.isFetching ||
+                    posture.isFetching) &&
                   !stats.isPending
                 }
                 onClick={() => void refreshAll()}
@@ -328,6 +337,13 @@ export function Dashboard() {
         onRetry={() => void refreshAll()}
         now={sla.dataUpdatedAt}
         writable={writable}
+      />
+
+      <PostureSection
+        posture={posture.data}
+        loading={posture.isPending}
+        error={posture.error}
+        onRetry={() => void refreshAll()}
       />
 
       <Row gutter={[16, 16]} style={{ marginBottom: 24 }}>

@@ -15,6 +15,7 @@ export const dashboardKeys = {
   cluster: ['dashboard', 'cluster'] as const,
   nodePerformance: (days: number) => ['dashboard', 'node-performance', days] as const,
   sla: ['dashboard', 'sla'] as const,
+  posture: ['dashboard', 'posture'] as const,
 };
 
 /** Page of the backup records; `?recordId=` opens a record's details (SPEC §15.5). */

@@ -1,5 +1,5 @@
 /**
- * Live log of a backup or restore run: while it runs, the SSE log stream is read with fetch and
+ * Live log of a backup, restore or verification run: while it runs, the SSE log stream is read with fetch and
  * the session token (reconnecting with back-off when it drops), events are de-duplicated by
  * sequence, and progress events drive one progress bar per storage target. Once the run has
  * ended the stored log text is shown.
@@ -17,7 +17,7 @@ import { applyLogEvents, emptyLiveLog, parseLogContent, parseLogEvent } from './
 import type { LiveLogState, LogLine } from './logStream.ts';
 import { formatSpeed } from './recordUi.tsx';
 
-export type LiveLogKind = 'backup' | 'restore';
+export type LiveLogKind = 'backup' | 'restore' | 'verify';
 
 type Connection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
 
@@ -29,8 +29,16 @@ const LOG_RECONNECT_MAX_MS = 15_000;
 const reducer = (state: LiveLogState, action: Action): LiveLogState =>
   action.type === 'reset' ? emptyLiveLog : applyLogEvents(state, action.events);
 
-const streamRoute = (kind: LiveLogKind) =>
-  kind === 'backup' ? apiRoutes.records.logStream : apiRoutes.restores.logStream;
+const streamRoute = (kind: LiveLogKind) => {
+  switch (kind) {
+    case 'backup':
+      return apiRoutes.records.logStream;
+    case 'restore':
+      return apiRoutes.restores.logStream;
+    case 'verify':
+      return apiRoutes.verification.logStream;
+  }
+};
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {

@@ -1,12 +1,14 @@
 /**
- * One backup record: descriptions, per-target upload results, the live log (SSE while running)
- * and the actions download, contents, restore, lock/unlock and delete.
+ * One backup record: descriptions, the 3-2-1 posture with a drill per copy, per-target upload
+ * results, the live log (SSE while running) and the actions download, contents, restore, verify,
+ * lock/unlock and delete.
  */
 import {
   Alert,
   Button,
   Descriptions,
   Drawer,
+  Dropdown,
   Flex,
   Popconfirm,
   Skeleton,
@@ -18,7 +20,10 @@ import {
 import type { DescriptionsProps, TableColumnsType } from 'antd';
 import {
   DeleteOutlined,
+  DownOutlined,
   DownloadOutlined,
+  ExperimentOutlined,
+  SafetyCertificateOutlined,
   FolderOpenOutlined,
   LockOutlined,
   RollbackOutlined,
@@ -27,13 +32,15 @@ import {
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { apiRoutes } from '@backupx/contract';
-import type { RecordDetail, RecordSummary, UploadResult } from '@backupx/contract';
+import type { RecordDetail, RecordSummary, UploadResult, VerifyMode } from '@backupx/contract';
 import { apiCall } from '../../api/client.ts';
 import { formatBytes, formatDateTime, formatDuration } from '../../lib/format.ts';
 import { useDurationUnits } from '../../lib/useFormatters.ts';
 import { LoadError } from '../../components/LoadError.tsx';
 import { useNodeName } from '../nodes/nodeUi.tsx';
+import { useDrill } from '../verification/useDrill.tsx';
 import { LiveLog } from './LiveLog.tsx';
+import { PostureSection } from './PostureSection.tsx';
 import { BackupKindTag, LockedTag, RunStatusTag, TaskTypeTag } from './recordUi.tsx';
 import type { useRecordActions } from './useRecordActions.tsx';
 
@@ -73,6 +80,14 @@ export function RecordDetailDrawer({
     enabled: recordId !== null,
   });
   const record = detail.data;
+  const drill = useDrill();
+  const startDrill = (id: number, mode: VerifyMode, storageTargetId?: number) =>
+    drill.record.mutate(
+      storageTargetId === undefined ? { recordId: id, mode } : { recordId: id, mode, storageTargetId },
+    );
+  const pendingDrill = drill.record.isPending
+    ? { storageTargetId: drill.record.variables.storageTargetId, mode: drill.record.variables.mode }
+    : null;
   const none = <Typography.Text type="secondary">{t('common.none')}</Typography.Text>;
 
   const onCompleted = () => {
@@ -221,6 +236,40 @@ export function RecordDetailDrawer({
             >
               {t('records.restore.button')}
             </Button>
+            <Space.Compact>
+              <Tooltip title={t('verification.verifyHelp')}>
+                <Button
+                  icon={<SafetyCertificateOutlined />}
+                  disabled={!success || pendingDrill !== null}
+                  loading={pendingDrill !== null && pendingDrill.storageTargetId === undefined}
+                  onClick={() => startDrill(item.id, 'quick')}
+                  data-testid="record-verify"
+                >
+                  {t('verification.verify')}
+                </Button>
+              </Tooltip>
+              <Dropdown
+                trigger={['click']}
+                disabled={!success || pendingDrill !== null}
+                menu={{
+                  items: [
+                    {
+                      key: 'deep',
+                      icon: <ExperimentOutlined />,
+                      label: <span data-testid="record-verify-deep">{t('verification.deepDrill')}</span>,
+                    },
+                  ],
+                  onClick: () => startDrill(item.id, 'deep'),
+                }}
+              >
+                <Button
+                  icon={<DownOutlined />}
+                  disabled={!success || pendingDrill !== null}
+                  aria-label={t('verification.deepDrill')}
+                  data-testid="record-verify-more"
+                />
+              </Dropdown>
+            </Space.Compact>
             <Button
               icon={item.locked ? <UnlockOutlined /> : <LockOutlined />}
               disabled={item.status === 'running'}
@@ -297,6 +346,14 @@ export function RecordDetailDrawer({
             styles={{ label: { width: 130, whiteSpace: 'nowrap' }, content: { minWidth: 185 } }}
             style={{ marginBottom: 24 }}
           />
+          {record.posture ? (
+            <PostureSection
+              posture={record.posture}
+              canWrite={canWrite}
+              pending={pendingDrill}
+              onDrill={(storageTargetId, mode) => startDrill(record.id, mode, storageTargetId)}
+            />
+          ) : null}
           {record.storageUploadResults.length > 0 ? (
             <>
               <Typography.Title level={5}>{t('records.detail.uploads')}</Typography.Title>

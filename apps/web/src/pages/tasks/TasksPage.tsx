@@ -1,7 +1,8 @@
 /**
  * Backup tasks (SPEC §15.4): list with tag filter, run now, enable/disable, delete, batch
- * actions on selected rows, a detail drawer (`?taskId=` opens it, so other pages can link to a
- * task) and the three-step create/edit drawer.
+ * actions on selected rows, a drill now (quick or deep), a detail drawer (`?taskId=` opens it, so
+ * other pages can link to a task), the three-step create/edit drawer, and a dependency graph view
+ * (`?view=graph`).
  */
 import { useMemo, useState } from 'react';
 import type { HTMLAttributes } from 'react';
@@ -13,7 +14,9 @@ import {
   Flex,
   Input,
   Popconfirm,
+  Segmented,
   Select,
+  Skeleton,
   Space,
   Switch,
   Table,
@@ -28,6 +31,8 @@ import {
   DeleteOutlined,
   EditOutlined,
   EyeOutlined,
+  NodeIndexOutlined,
+  UnorderedListOutlined,
   LockOutlined,
   PlayCircleOutlined,
   PlusOutlined,
@@ -50,6 +55,9 @@ import { formatDateTime, formatRelativeTime } from '../../lib/format.ts';
 import { errorText } from '../../lib/i18n-helpers.ts';
 import { TaskStatusTag, TaskTypeTag } from '../records/recordUi.tsx';
 import { TaskRunsOn } from '../nodes/nodeUi.tsx';
+import { DrillMenuButton } from '../verification/verificationUi.tsx';
+import { useDrill } from '../verification/useDrill.tsx';
+import { DependencyGraph } from './DependencyGraph.tsx';
 import { TaskDetailDrawer } from './TaskDetailDrawer.tsx';
 import { TaskFormDrawer } from './TaskFormDrawer.tsx';
 import { TaskTransferButtons } from './TaskTransfer.tsx';
@@ -80,6 +88,14 @@ export function TasksPage() {
   // The task whose details are open lives in the URL (`?taskId=`), so it can be linked to.
   const [params, setParams] = useSearchParams();
   const detailId = positiveInt(params.get('taskId'));
+  const view = params.get('view') === 'graph' ? 'graph' : 'list';
+  const setView = (next: 'list' | 'graph') => {
+    const updated = new URLSearchParams(params);
+    if (next === 'list') updated.delete('view');
+    else updated.set('view', next);
+    setParams(updated);
+  };
+  const drill = useDrill();
   const setDetailId = (id: number | null) => {
     const next = new URLSearchParams(params);
     if (id === null) next.delete('taskId');
@@ -401,6 +417,12 @@ export function TasksPage() {
                   data-testid={`task-run-${String(task.id)}`}
                 />
               </Tooltip>
+              <DrillMenuButton
+                variant="icon"
+                testId={`task-drill-${String(task.id)}`}
+                loading={drill.task.isPending && drill.task.variables.taskId === task.id}
+                onDrill={(mode) => drill.task.mutate({ taskId: task.id, mode })}
+              />
               <Tooltip title={task.enabled ? t('tasks.disable') : t('tasks.enable')}>
                 <Switch
                   size="small"
@@ -439,6 +461,22 @@ export function TasksPage() {
       ),
     },
   ];
+
+  const viewSwitch = (
+    <Segmented<'list' | 'graph'>
+      value={view}
+      onChange={setView}
+      options={[
+        { value: 'list', icon: <UnorderedListOutlined />, label: t('depGraph.list') },
+        {
+          value: 'graph',
+          icon: <NodeIndexOutlined />,
+          label: <span data-testid="tasks-view-graph">{t('depGraph.graph')}</span>,
+        },
+      ]}
+      data-testid="tasks-view"
+    />
+  );
 
   const emptyText =
     list.length === 0 ? (
@@ -484,114 +522,144 @@ export function TasksPage() {
         }
       />
       <Card>
-        <Flex gap={12} wrap align="center" style={{ marginBottom: 16 }}>
-          <Input
-            allowClear
-            prefix={<SearchOutlined />}
-            placeholder={t('tasks.searchPlaceholder')}
-            value={search}
-            onChange={(event) => setSearch(event.target.value)}
-            style={{ width: 240, maxWidth: '100%' }}
-            data-testid="tasks-search"
-          />
-          <Select
-            mode="multiple"
-            allowClear
-            value={selectedTags}
-            onChange={setSelectedTags}
-            placeholder={
-              <span>
-                <TagsOutlined /> {t('tasks.tagFilter')}
-              </span>
-            }
-            options={(tags.data ?? []).map((tag) => ({ value: tag, label: tag }))}
-            style={{ minWidth: 240, maxWidth: '100%' }}
-            maxTagCount="responsive"
-            data-testid="tasks-tag-filter"
-          />
-          <Typography.Text type="secondary" data-testid="tasks-count">
-            {t('tasks.count', { shown: filtered.length, total: list.length })}
-          </Typography.Text>
-          {canWrite && selectedIds.length > 0 ? (
-            <Flex
-              gap={8}
-              wrap
-              align="center"
-              style={{ marginInlineStart: 'auto' }}
-              data-testid="tasks-batch-bar"
-            >
-              <Typography.Text strong>
-                {t('tasks.batch.selected', { count: selectedIds.length })}
+        {view === 'graph' ? (
+          <>
+            <Flex gap={12} wrap align="center" style={{ marginBottom: 16 }}>
+              {viewSwitch}
+              <Typography.Text type="secondary" data-testid="tasks-count">
+                {t('tasks.count', { shown: list.length, total: list.length })}
               </Typography.Text>
-              <Space.Compact>
-                <Button
-                  icon={<PlayCircleOutlined />}
-                  loading={batch.isPending && batch.variables.action === 'run'}
-                  onClick={() => startBatch('run')}
-                  data-testid="tasks-batch-run"
-                >
-                  {t('tasks.batch.run')}
-                </Button>
-                <Button
-                  icon={<CheckCircleOutlined />}
-                  loading={batch.isPending && batch.variables.action === 'enable'}
-                  onClick={() => startBatch('enable')}
-                  data-testid="tasks-batch-enable"
-                >
-                  {t('tasks.enable')}
-                </Button>
-                <Button
-                  icon={<StopOutlined />}
-                  loading={batch.isPending && batch.variables.action === 'disable'}
-                  onClick={() => startBatch('disable')}
-                  data-testid="tasks-batch-disable"
-                >
-                  {t('tasks.disable')}
-                </Button>
-                <Button
-                  danger
-                  icon={<DeleteOutlined />}
-                  loading={batch.isPending && batch.variables.action === 'delete'}
-                  onClick={() => startBatch('delete')}
-                  data-testid="tasks-batch-delete"
-                >
-                  {t('common.delete')}
-                </Button>
-              </Space.Compact>
-              <Button type="link" onClick={() => setSelectedIds([])}>
-                {t('tasks.batch.clear')}
-              </Button>
             </Flex>
-          ) : null}
-        </Flex>
-        {tasks.isError ? (
-          <LoadError error={tasks.error} onRetry={() => void tasks.refetch()} style={{ marginBottom: 16 }} />
-        ) : null}
-        <div data-testid="tasks-table">
-          <Table<TaskSummary>
-            rowKey="id"
-            size="middle"
-            columns={columns}
-            dataSource={filtered}
-            loading={tasks.isPending}
-            scroll={{ x: 'max-content' }}
-            onRow={(task) =>
-              ({ 'data-testid': `task-row-${String(task.id)}` }) as HTMLAttributes<HTMLElement>
-            }
-            rowClassName={(task) => (task.enabled ? '' : 'bx-table-row-muted')}
-            rowSelection={
-              canWrite
-                ? {
-                    selectedRowKeys: selectedIds,
-                    onChange: (keys) => setSelectedIds(keys.map(Number)),
-                    preserveSelectedRowKeys: false,
-                  }
-                : undefined
-            }
-            pagination={{ pageSize: 20, hideOnSinglePage: true, showSizeChanger: false }}
-            locale={{ emptyText }}
-          />
-        </div>
+            {tasks.isError ? (
+              <LoadError
+                error={tasks.error}
+                onRetry={() => void tasks.refetch()}
+                style={{ marginBottom: 16 }}
+              />
+            ) : null}
+            {tasks.isPending ? (
+              <Skeleton active paragraph={{ rows: 6 }} />
+            ) : (
+              <DependencyGraph tasks={list} onOpenTask={(id) => setDetailId(id)} />
+            )}
+          </>
+        ) : (
+          <>
+            <Flex gap={12} wrap align="center" style={{ marginBottom: 16 }}>
+              {viewSwitch}
+              <Input
+                allowClear
+                prefix={<SearchOutlined />}
+                placeholder={t('tasks.searchPlaceholder')}
+                value={search}
+                onChange={(event) => setSearch(event.target.value)}
+                style={{ width: 240, maxWidth: '100%' }}
+                data-testid="tasks-search"
+              />
+              <Select
+                mode="multiple"
+                allowClear
+                value={selectedTags}
+                onChange={setSelectedTags}
+                placeholder={
+                  <span>
+                    <TagsOutlined /> {t('tasks.tagFilter')}
+                  </span>
+                }
+                options={(tags.data ?? []).map((tag) => ({ value: tag, label: tag }))}
+                style={{ minWidth: 240, maxWidth: '100%' }}
+                maxTagCount="responsive"
+                data-testid="tasks-tag-filter"
+              />
+              <Typography.Text type="secondary" data-testid="tasks-count">
+                {t('tasks.count', { shown: filtered.length, total: list.length })}
+              </Typography.Text>
+              {canWrite && selectedIds.length > 0 ? (
+                <Flex
+                  gap={8}
+                  wrap
+                  align="center"
+                  style={{ marginInlineStart: 'auto' }}
+                  data-testid="tasks-batch-bar"
+                >
+                  <Typography.Text strong>
+                    {t('tasks.batch.selected', { count: selectedIds.length })}
+                  </Typography.Text>
+                  <Space.Compact>
+                    <Button
+                      icon={<PlayCircleOutlined />}
+                      loading={batch.isPending && batch.variables.action === 'run'}
+                      onClick={() => startBatch('run')}
+                      data-testid="tasks-batch-run"
+                    >
+                      {t('tasks.batch.run')}
+                    </Button>
+                    <Button
+                      icon={<CheckCircleOutlined />}
+                      loading={batch.isPending && batch.variables.action === 'enable'}
+                      onClick={() => startBatch('enable')}
+                      data-testid="tasks-batch-enable"
+                    >
+                      {t('tasks.enable')}
+                    </Button>
+                    <Button
+                      icon={<StopOutlined />}
+                      loading={batch.isPending && batch.variables.action === 'disable'}
+                      onClick={() => startBatch('disable')}
+                      data-testid="tasks-batch-disable"
+                    >
+                      {t('tasks.disable')}
+                    </Button>
+                    <Button
+                      danger
+                      icon={<DeleteOutlined />}
+                      loading={batch.isPending && batch.variables.action === 'delete'}
+                      onClick={() => startBatch('delete')}
+                      data-testid="tasks-batch-delete"
+                    >
+                      {t('common.delete')}
+                    </Button>
+                  </Space.Compact>
+                  <Button type="link" onClick={() => setSelectedIds([])}>
+                    {t('tasks.batch.clear')}
+                  </Button>
+                </Flex>
+              ) : null}
+            </Flex>
+            {tasks.isError ? (
+              <LoadError
+                error={tasks.error}
+                onRetry={() => void tasks.refetch()}
+                style={{ marginBottom: 16 }}
+              />
+            ) : null}
+            <div data-testid="tasks-table">
+              <Table<TaskSummary>
+                rowKey="id"
+                size="middle"
+                columns={columns}
+                dataSource={filtered}
+                loading={tasks.isPending}
+                scroll={{ x: 'max-content' }}
+                onRow={(task) =>
+                  ({ 'data-testid': `task-row-${String(task.id)}` }) as HTMLAttributes<HTMLElement>
+                }
+                rowClassName={(task) => (task.enabled ? '' : 'bx-table-row-muted')}
+                rowSelection={
+                  canWrite
+                    ? {
+                        selectedRowKeys: selectedIds,
+                        onChange: (keys) => setSelectedIds(keys.map(Number)),
+                        preserveSelectedRowKeys: false,
+                      }
+                    : undefined
+                }
+                pagination={{ pageSize: 20, hideOnSinglePage: true, showSizeChanger: false }}
+                locale={{ emptyText }}
+              />
+            </div>
+          </>
+        )}
       </Card>
 
       <TaskDetailDrawer

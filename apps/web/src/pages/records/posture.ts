@@ -1,0 +1,31 @@
+/** Pure helpers of the 3-2-1 posture (SPEC §9): colours, problem order, state of one copy. */
+import { postureProblems } from '@backupx/contract';
+import type { Posture } from '@backupx/contract';
+
+export type PostureStatus = Posture['status'];
+export type PostureProblem = Posture['problems'][number];
+export type CopyPosture = Posture['copyDetails'][number];
+
+/** Tag colours: protected green, unverified gold, degraded red. */
+export const postureColors: Record<PostureStatus, string> = {
+  protected: 'green',
+  unverified: 'gold',
+  degraded: 'red',
+};
+
+/** Worst first, so a list of backups starts with the ones that need attention. */
+export const postureSeverity: Record<PostureStatus, number> = { degraded: 0, unverified: 1, protected: 2 };
+
+/** Problems in the contract's order (from the most to the least basic), without duplicates. */
+export const sortProblems = (problems: readonly PostureProblem[]): PostureProblem[] =>
+  postureProblems.filter((problem) => problems.includes(problem));
+
+/** The translation key of a problem. */
+export const problemKey = (problem: PostureProblem) => `posture.problems.${problem}` as const;
+
+/** Drill state of one copy: verified by its newest drill, failed it, or never drilled. */
+export function copyDrillState(copy: Pick<CopyPosture, 'lastVerifyStatus' | 'lastVerifiedAt'>) {
+  if (copy.lastVerifyStatus === 'failed') return 'failed' as const;
+  if (copy.lastVerifyStatus === 'success' || copy.lastVerifiedAt !== null) return 'verified' as const;
+  return 'never' as const;
+}
