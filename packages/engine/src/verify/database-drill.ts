@@ -85,48 +85,35 @@ interface ParsedIdent {
   end: number;
 }
 
+/** A quoted identifier at `pos` (the quote doubled inside), or null when it is not closed or empty. */
+const parseQuotedIdent = (text: string, pos: number, quote: string): ParsedIdent | null => {
+  let name = '';
+  let i = pos + 1;
+  while (i < text.length) {
+    if (text[i] === quote) {
+      if (text[i + 1] === quote) {
+        name += quote;
+        i += 2;
+        continue;
+      }
+      return name === '' ? null : { name, end: i + 1 };
+    }
+    name += text.charAt(i);
+    i += 1;
+  }
+  return null;
+};
+
 /** A MySQL identifier at `pos`: `` `quoted` `` (doubled backticks) or bare. */
 const parseMysqlIdent = (text: string, pos: number): ParsedIdent | null => {
-  if (text[pos] === '`') {
-    let name = '';
-    let i = pos + 1;
-    while (i < text.length) {
-      if (text[i] === '`') {
-        if (text[i + 1] === '`') {
-          name += '`';
-          i += 2;
-          continue;
-        }
-        return name === '' ? null : { name, end: i + 1 };
-      }
-      name += text.charAt(i);
-      i += 1;
-    }
-    return null;
-  }
+  if (text[pos] === '`') return parseQuotedIdent(text, pos, '`');
   const bare = /^[A-Za-z0-9_$\u0080-\uffff]+/u.exec(text.slice(pos));
   return bare === null ? null : { name: bare[0], end: pos + bare[0].length };
 };
 
 /** A PostgreSQL identifier at `pos`: `"quoted"` (doubled quotes) or bare (ASCII folded to lower case). */
 const parsePgIdent = (text: string, pos: number): ParsedIdent | null => {
-  if (text[pos] === '"') {
-    let name = '';
-    let i = pos + 1;
-    while (i < text.length) {
-      if (text[i] === '"') {
-        if (text[i + 1] === '"') {
-          name += '"';
-          i += 2;
-          continue;
-        }
-        return name === '' ? null : { name, end: i + 1 };
-      }
-      name += text.charAt(i);
-      i += 1;
-    }
-    return null;
-  }
+  if (text[pos] === '"') return parseQuotedIdent(text, pos, '"');
   const bare = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/u.exec(text.slice(pos));
   return bare === null
     ? null
