@@ -27,8 +27,9 @@ const ADMIN = { username: 'admin', password: 'Admin-Password-1', displayName: 'A
 /**
  * Verification drills and the 3-2-1 posture in the console (SPEC §8, §9, §15.5), in one flow:
  * a template applied to create two file tasks (Files A, Files B, each also copied to a second
- * disk), B made to depend on A, both batch-run from the tasks list, the dependency graph showing
- * both green, a record's posture with a deep drill of its copy and a quick drill of the record,
+ * disk), B made to depend on A in its task form ("Upstream tasks"), both batch-run from the tasks
+ * list, the dependency graph showing both green, a record's posture, a manual "Replicate to…" of
+ * it to a spare disk, a deep drill of its copy and a quick drill of the record,
  * both passing on the verification page, a drill from the tasks page, the dashboard's posture
  * card, the sandbox settings, the compliance CSV, and the verification and replication pages in
  * Chinese. Screenshots go to test-results/e2e (drills-*).
@@ -40,7 +41,7 @@ describe('Templates, batch run, dependency graph, drills and the compliance repo
   let work: string;
   let token: string;
   let source: string;
-  const ids = { disk: 0, archive: 0, template: 0, a: 0, b: 0, recordA: 0 };
+  const ids = { disk: 0, archive: 0, spare: 0, template: 0, a: 0, b: 0, recordA: 0 };
 
   const api = () => product.api;
   /** Lets opening and closing animations finish before a screenshot. */
@@ -54,6 +55,38 @@ describe('Templates, batch run, dependency graph, drills and the compliance repo
   const records = async (taskId: number) =>
     (await api().get<Envelope<RecordSummary[]>>(`/api/backup/records?taskId=${String(taskId)}`, { token }))
       .body.data;
+  /** Titles of the options of an antd Select's open dropdown. */
+  const optionTitles = async (testId: string): Promise<string[]> => {
+    await page.getByTestId(testId).click();
+    const options = page.locator('.ant-select-dropdown:visible .ant-select-item-option');
+    await options.first().waitFor();
+    // The list can re-render while it opens (its options' query settles): read until it holds still.
+    const read = (): Promise<string[]> =>
+      options.evaluateAll((nodes: { getAttribute(name: string): string | null }[]) =>
+        nodes.map((node) => node.getAttribute('title') ?? ''),
+      );
+    let titles = await read();
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      await page.waitForTimeout(150);
+      const again = await read();
+      if (again.length > 0 && again.join('\n') === titles.join('\n')) break;
+      titles = again;
+    }
+    await page.keyboard.press('Escape');
+    // The next dropdown must not be mistaken for this one while it closes.
+    await expect.poll(() => page.locator('.ant-select-dropdown:visible').count()).toBe(0);
+    return titles;
+  };
+  /** antd (multi) Select: open it, type to filter, take the highlighted option with Enter. */
+  const choose = async (testId: string, values: string[]) => {
+    await page.getByTestId(testId).click();
+    for (const value of values) {
+      await page.keyboard.type(value);
+      await page.locator(`.ant-select-dropdown:visible .ant-select-item-option[title="${value}"]`).waitFor();
+      await page.keyboard.press('Enter');
+    }
+    await page.keyboard.press('Escape');
+  };
   const poll = async <T>(
     what: string,
     probe: () => Promise<T | undefined>,
@@ -74,12 +107,14 @@ describe('Templates, batch run, dependency graph, drills and the compliance repo
     writeSampleTree(source, { files: 12, bigBytes: 96 * 1024 });
     mkdirSync(path.join(work, 'store'));
     mkdirSync(path.join(work, 'archive'));
+    mkdirSync(path.join(work, 'spare'));
     product = await startProduct();
     const setup = await api().post<Envelope<{ token: string }>>('/api/auth/setup', ADMIN);
     token = setup.body.data.token;
     for (const [key, name, dir] of [
       ['disk', 'Local disk', 'store'],
       ['archive', 'Archive disk', 'archive'],
+      ['spare', 'Spare disk', 'spare'],
     ] as const) {
       const target = await api().post<Envelope<{ id: number }>>(
         '/api/storage-targets',
@@ -141,23 +176,56 @@ describe('Templates, batch run, dependency graph, drills and the compliance repo
     expect(ids.a).toBeGreaterThan(0);
     expect(ids.b).toBeGreaterThan(0);
 
+    // B's edit drawer: the template's replication target comes back, A is chosen as upstream.
+    await page.goto(`${product.url}/backup/tasks`);
+    await page.getByTestId(`task-edit-${String(ids.b)}`).click();
+    const drawer = page.getByTestId('task-form-drawer');
+    await drawer.locator('[data-testid="task-name"][value="Files B"]').waitFor();
+    await drawer.getByText('Storage & policy', { exact: true }).click();
+    const policy = page.getByTestId('task-form-step-2');
+    await policy.getByTestId('task-upstream').waitFor();
+    expect(await page.getByTestId('task-replication-targets').innerText()).toContain('Archive disk');
+    // Replication targets never offer a primary; upstream tasks never offer the task itself.
+    const replicaChoices = await optionTitles('task-replication-targets');
+    expect(replicaChoices).toContain('Spare disk');
+    expect(replicaChoices).not.toContain('Local disk');
+    const upstreamChoices = await optionTitles('task-upstream');
+    expect(upstreamChoices).toContain('Files A');
+    expect(upstreamChoices).not.toContain('Files B');
+    await choose('task-upstream', ['Files A']);
+    expect(await page.getByTestId('task-upstream').innerText()).toContain('Files A');
+    await policy
+      .getByText("When an upstream task's backup succeeds, this task starts.", { exact: false })
+      .waitFor();
+    await shot('01b-task-form-upstream');
+    await page.getByTestId('task-form-submit').click();
+    await page.getByText('Task Files B was updated').waitFor();
+    await drawer.waitFor({ state: 'hidden' });
+
     const detail = (await api().get<Envelope<TaskDetail>>(`/api/backup/tasks/${String(ids.b)}`, { token }))
       .body.data;
-    const updated = await api().put<Envelope<TaskSummary>>(
-      `/api/backup/tasks/${String(ids.b)}`,
-      {
-        name: detail.name,
-        type: detail.type,
-        sourcePaths: detail.sourcePaths,
-        storageTargetIds: detail.storageTargetIds,
-        replicationTargetIds: detail.replicationTargetIds,
-        cronExpr: detail.cronExpr,
-        dependsOnTaskIds: [ids.a],
-      },
-      { token },
-    );
-    expect(updated.status, updated.text).toBe(200);
-    expect(updated.body.data.dependsOnTaskIds).toEqual([ids.a]);
+    expect(detail.dependsOnTaskIds).toEqual([ids.a]);
+    expect(detail.replicationTargetIds).toEqual([ids.archive]);
+
+    // A depending on B would close a cycle: the server's error lands on the field.
+    await page.getByTestId(`task-edit-${String(ids.a)}`).click();
+    await drawer.locator('[data-testid="task-name"][value="Files A"]').waitFor();
+    await drawer.getByText('Storage & policy', { exact: true }).click();
+    await choose('task-upstream', ['Files B']);
+    await page.getByTestId('task-form-submit').click();
+    await page
+      .getByText('An upstream task does not exist, is the task itself, or would create a cycle.')
+      .waitFor();
+    await policy
+      .getByText(`Depending on task ${String(ids.b)} would close a cycle`, { exact: false })
+      .waitFor();
+    await page.mouse.move(0, 0);
+    await shot('01c-task-form-cycle');
+    await drawer.getByRole('button', { name: 'Cancel' }).click();
+    await drawer.waitFor({ state: 'hidden' });
+    const a = (await api().get<Envelope<TaskDetail>>(`/api/backup/tasks/${String(ids.a)}`, { token })).body
+      .data;
+    expect(a.dependsOnTaskIds).toEqual([]);
   });
 
   it('batch-runs both tasks from the list and both succeed', async () => {
@@ -250,6 +318,37 @@ describe('Templates, batch run, dependency graph, drills and the compliance repo
     );
     await page.getByTestId('record-posture').scrollIntoViewIfNeeded();
     await shot('05-record-posture');
+
+    // "Replicate to…": the spare disk is offered, the disks that already hold a copy are not.
+    await page.getByTestId('record-replicate').click();
+    await page.getByTestId('replicate-target').waitFor();
+    const destinations = await optionTitles('replicate-target');
+    expect(destinations).toEqual(['Spare disk']);
+    await choose('replicate-target', ['Spare disk']);
+    await shot('05b-replicate-modal');
+    await page.getByTestId('replicate-submit').click();
+    await page.waitForURL(`${product.url}/replication/records`);
+    await page.getByText(`Copying backup #${String(ids.recordA)} to Spare disk`).waitFor();
+    const manual = await poll('the manual copy to the spare disk', async () => {
+      const copies = (
+        await api().get<Envelope<ReplicationRecord[]>>(
+          `/api/replication/records?backupRecordId=${String(ids.recordA)}&destTargetId=${String(ids.spare)}`,
+          { token },
+        )
+      ).body.data;
+      return copies.find((copy) => copy.status === 'success');
+    });
+    expect(manual.triggeredBy).toBe(ADMIN.username);
+    const manualRow = page.getByTestId(`replication-row-${String(manual.id)}`);
+    await manualRow.waitFor({ timeout: 30_000 });
+    await manualRow.and(page.locator('[data-status="success"]')).waitFor({ timeout: 30_000 });
+    expect(await manualRow.innerText()).toContain('Spare disk');
+    await page.mouse.move(0, 0);
+    await shot('05c-replication-manual-copy');
+
+    await page.goto(`${product.url}/backup/records?recordId=${String(ids.recordA)}`);
+    await page.getByTestId('record-posture').waitFor();
+    expect(await page.getByTestId('record-posture-count-copies').getAttribute('data-value')).toBe('3');
 
     await page.getByTestId(`copy-drill-deep-${String(ids.archive)}`).click();
     await page.waitForURL(/\/verify\/records\?verifyId=\d+/);
@@ -380,7 +479,8 @@ describe('Templates, batch run, dependency graph, drills and the compliance repo
       const copies = (await api().get<Envelope<ReplicationRecord[]>>('/api/replication/records', { token }))
         .body.data;
       expect(copies.length).toBeGreaterThanOrEqual(2);
-      const first = copies[0];
+      const first = copies.find((copy) => copy.triggeredBy === 'system');
+      expect(first).toBeDefined();
       if (first) {
         const row = await zhPage.getByTestId(`replication-row-${String(first.id)}`).innerText();
         expect(row).toContain('Archive disk');

@@ -94,6 +94,17 @@ export const drillsEnUS = {
     emptyFiltered: 'No copy matches the filters',
     backupRecord: 'Backup record #{{id}}',
     automatic: 'Automatic',
+    replicate: 'Replicate to…',
+    replicateHelp: 'Copy this backup to another storage target, for example off this machine (3-2-1).',
+    replicateTitle: 'Replicate backup #{{id}}',
+    replicateDescription:
+      'The backup is copied under the same key and checked against its SHA-256. The copy runs in the background; follow it on the Replication page.',
+    replicateTarget: 'Destination storage target',
+    replicateTargetPlaceholder: 'Choose a target that has no copy yet',
+    replicateNoTarget: 'Every enabled storage target already holds a copy of this backup.',
+    replicateSubmit: 'Start the copy',
+    replicateFailed: 'The copy could not be started',
+    replicateStarted: 'Copying backup #{{id}} to {{target}}',
     columns: {
       task: 'Task',
       route: 'Source → destination',
@@ -170,7 +181,7 @@ export const drillsEnUS = {
     description: 'A successful run of a task starts the tasks to its right. Click a task to open it.',
     empty: 'No task depends on another one yet.',
     emptyHint:
-      'Chain backups by giving a task upstream tasks (dependsOnTaskIds) through the API or a task import.',
+      'Chain backups by choosing upstream tasks in a task’s form (Storage & policy step), or through a task import.',
     isolated_one: '{{count}} task has no dependency and is not drawn:',
     isolated_other: '{{count}} tasks have no dependency and are not drawn:',
     cycle: 'These dependencies form a cycle; the graph shows them as well as it can.',

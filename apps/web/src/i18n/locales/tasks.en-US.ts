@@ -201,6 +201,16 @@ export const tasksEnUS = {
       targetsRequired: 'Choose at least one storage target',
       noTargets: 'No enabled storage target yet',
       createTarget: 'Create a storage target',
+      replicationTargets: 'Replication targets',
+      replicationTargetsHelp:
+        'After each successful backup, a copy is made to each of these targets and checked against its SHA-256. For 3-2-1, keep at least two copies on two kinds of storage, one of them off this machine.',
+      replicationTargetsPlaceholder: 'Optional: targets that receive a copy',
+      noReplicationTargets: 'No other enabled storage target',
+      upstreamTasks: 'Upstream tasks',
+      upstreamTasksHelp:
+        "When an upstream task's backup succeeds, this task starts. A failure stops the chain.",
+      upstreamTasksPlaceholder: 'Optional: tasks that start this one',
+      noUpstreamTasks: 'No other task yet',
       compression: 'Compression',
       compressionNone: 'None',
       encrypt: 'Encryption',

@@ -1,8 +1,9 @@
 /**
  * One backup record: descriptions, the 3-2-1 posture with a drill per copy, per-target upload
  * results, the live log (SSE while running) and the actions download, contents, restore, verify,
- * lock/unlock and delete.
+ * replicate to another target, lock/unlock and delete.
  */
+import { useState } from 'react';
 import {
   Alert,
   Button,
@@ -19,6 +20,7 @@ import {
 } from 'antd';
 import type { DescriptionsProps, TableColumnsType } from 'antd';
 import {
+  CopyOutlined,
   DeleteOutlined,
   DownOutlined,
   DownloadOutlined,
@@ -41,6 +43,7 @@ import { useNodeName } from '../nodes/nodeUi.tsx';
 import { useDrill } from '../verification/useDrill.tsx';
 import { LiveLog } from './LiveLog.tsx';
 import { PostureSection } from './PostureSection.tsx';
+import { ReplicateModal } from './ReplicateModal.tsx';
 import { BackupKindTag, LockedTag, RunStatusTag, TaskTypeTag } from './recordUi.tsx';
 import type { useRecordActions } from './useRecordActions.tsx';
 
@@ -80,6 +83,7 @@ export function RecordDetailDrawer({
     enabled: recordId !== null,
   });
   const record = detail.data;
+  const [replicating, setReplicating] = useState(false);
   const drill = useDrill();
   const startDrill = (id: number, mode: VerifyMode, storageTargetId?: number) =>
     drill.record.mutate(
@@ -270,6 +274,16 @@ export function RecordDetailDrawer({
                 />
               </Dropdown>
             </Space.Compact>
+            <Tooltip title={t('replication.replicateHelp')}>
+              <Button
+                icon={<CopyOutlined />}
+                disabled={!success}
+                onClick={() => setReplicating(true)}
+                data-testid="record-replicate"
+              >
+                {t('replication.replicate')}
+              </Button>
+            </Tooltip>
             <Button
               icon={item.locked ? <UnlockOutlined /> : <LockOutlined />}
               disabled={item.status === 'running'}
@@ -311,7 +325,8 @@ export function RecordDetailDrawer({
     <Drawer
       open={recordId !== null}
       onClose={onClose}
-      size={860}
+      // Wide enough for the per-copy tables and a one-line footer of actions.
+      size={940}
       title={
         <Space size={8}>
           {t('records.detail.title', { id: recordId ?? 0 })}
@@ -379,6 +394,9 @@ export function RecordDetailDrawer({
             onCompleted={onCompleted}
           />
         </div>
+      ) : null}
+      {record && replicating ? (
+        <ReplicateModal open record={record} onClose={() => setReplicating(false)} />
       ) : null}
     </Drawer>
   );

@@ -29,3 +29,29 @@ export function copyDrillState(copy: Pick<CopyPosture, 'lastVerifyStatus' | 'las
   if (copy.lastVerifyStatus === 'success' || copy.lastVerifiedAt !== null) return 'verified' as const;
   return 'never' as const;
 }
+
+/** What of a backup record tells which storage targets already hold a copy of it. */
+export interface CopyHolders {
+  storageTargetId: number;
+  storageUploadResults: readonly { storageTargetId: number; status: 'success' | 'failed' }[];
+  posture: Pick<Posture, 'copyDetails'> | null;
+}
+
+/** Ids of the storage targets that already hold a copy: the primary, successful uploads, replicas. */
+export function copyHolderIds(record: CopyHolders): Set<number> {
+  const ids = new Set<number>();
+  if (record.storageTargetId > 0) ids.add(record.storageTargetId);
+  for (const result of record.storageUploadResults)
+    if (result.status === 'success') ids.add(result.storageTargetId);
+  for (const copy of record.posture?.copyDetails ?? []) ids.add(copy.storageTargetId);
+  return ids;
+}
+
+/** Storage targets a backup can be replicated to: enabled and not already holding a copy. */
+export function replicationDestinations<T extends { id: number; enabled: boolean }>(
+  targets: readonly T[],
+  record: CopyHolders,
+): T[] {
+  const holders = copyHolderIds(record);
+  return targets.filter((target) => target.enabled && !holders.has(target.id));
+}

@@ -54,9 +54,12 @@ import {
   discoverableTypes,
   isAbsolutePath,
   isServerDatabase,
+  replicationTargetOptions,
   stepOfField,
   taskFieldErrors,
+  upstreamTaskOptions,
   valuesFromDetail,
+  withoutPrimaries,
 } from './taskForm.ts';
 import type { TaskFormValues } from './taskForm.ts';
 
@@ -118,6 +121,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
   const dbNames = Form.useWatch('dbNames', form);
   const runOn = Form.useWatch('runOn', form);
   const nodeId = Form.useWatch('nodeId', form);
+  const storageTargetIds = Form.useWatch('storageTargetIds', form) as number[] | undefined;
 
   const detail = useQuery({
     queryKey: ['tasks', 'detail', taskId],
@@ -132,6 +136,12 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
   const tags = useQuery({
     queryKey: ['tasks', 'tags'],
     queryFn: ({ signal }) => apiCall(apiRoutes.tasks.tags, { signal }),
+    enabled: open,
+  });
+  const tasks = useQuery({
+    // Same key as the tasks list page (shared cache).
+    queryKey: ['tasks', 'list'],
+    queryFn: ({ signal }) => apiCall(apiRoutes.tasks.list, { signal }),
     enabled: open,
   });
   const nodes = useNodes({ enabled: open });
@@ -163,6 +173,27 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         disabled: !target.enabled,
       }));
   }, [targets.data, loadedTask, t]);
+
+  const replicaOptions = useMemo(
+    () =>
+      replicationTargetOptions(
+        targets.data ?? [],
+        storageTargetIds ?? [],
+        loadedTask?.replicationTargetIds ?? [],
+      ).map((option) => ({
+        ...option,
+        label: option.disabled ? `${option.label} (${t('common.disabled')})` : option.label,
+      })),
+    [targets.data, storageTargetIds, loadedTask, t],
+  );
+  const upstreamOptions = useMemo(() => upstreamTaskOptions(tasks.data ?? [], taskId), [tasks.data, taskId]);
+
+  /** A target chosen as a primary cannot stay a replication target. */
+  const onPrimariesChange = (primaries: number[]) => {
+    const current = (form.getFieldValue('replicationTargetIds') as number[] | undefined) ?? [];
+    const kept = withoutPrimaries(current, primaries);
+    if (kept.length !== current.length) form.setFieldValue('replicationTargetIds', kept);
+  };
 
   const save = useMutation({
     mutationFn: (values: TaskFormValues) => {
@@ -639,6 +670,7 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           showSearch={{ optionFilterProp: 'label' }}
           placeholder={t('tasks.form.targetsPlaceholder')}
           data-testid="task-targets"
+          onChange={onPrimariesChange}
           notFoundContent={
             targets.isPending ? null : (
               <Typography.Text type="secondary">{t('tasks.form.noTargets')}</Typography.Text>
@@ -661,6 +693,49 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
           title={t('tasks.form.noTargets')}
           description={<Link to="/storage-targets">{t('tasks.form.createTarget')}</Link>}
         />
+      ) : null}
+      <Form.Item
+        name="replicationTargetIds"
+        label={t('tasks.form.replicationTargets')}
+        extra={t('tasks.form.replicationTargetsHelp')}
+      >
+        <Select
+          mode="multiple"
+          allowClear
+          loading={targets.isPending}
+          options={replicaOptions}
+          showSearch={{ optionFilterProp: 'label' }}
+          placeholder={t('tasks.form.replicationTargetsPlaceholder')}
+          data-testid="task-replication-targets"
+          notFoundContent={
+            targets.isPending ? null : (
+              <Typography.Text type="secondary">{t('tasks.form.noReplicationTargets')}</Typography.Text>
+            )
+          }
+        />
+      </Form.Item>
+      <Form.Item
+        name="dependsOnTaskIds"
+        label={t('tasks.form.upstreamTasks')}
+        extra={t('tasks.form.upstreamTasksHelp')}
+      >
+        <Select
+          mode="multiple"
+          allowClear
+          loading={tasks.isPending}
+          options={upstreamOptions}
+          showSearch={{ optionFilterProp: 'label' }}
+          placeholder={t('tasks.form.upstreamTasksPlaceholder')}
+          data-testid="task-upstream"
+          notFoundContent={
+            tasks.isPending ? null : (
+              <Typography.Text type="secondary">{t('tasks.form.noUpstreamTasks')}</Typography.Text>
+            )
+          }
+        />
+      </Form.Item>
+      {tasks.isError ? (
+        <LoadError error={tasks.error} onRetry={() => void tasks.refetch()} style={{ marginBottom: 16 }} />
       ) : null}
       <Row gutter={12}>
         <Col xs={24} sm={12}>

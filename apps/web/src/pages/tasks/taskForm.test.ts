@@ -5,9 +5,12 @@ import {
   defaultTaskValues,
   matchesAllTags,
   parseTags,
+  replicationTargetOptions,
   stepOfField,
   taskFieldErrors,
+  upstreamTaskOptions,
   valuesFromDetail,
+  withoutPrimaries,
 } from './taskForm.ts';
 
 const detail = (overrides: Partial<TaskDetail> = {}): TaskDetail => ({
@@ -126,6 +129,74 @@ describe('task form conversion', () => {
   });
 });
 
+describe('upstream tasks and replication targets', () => {
+  it('round-trip through the form when editing a task', () => {
+    const values = valuesFromDetail(detail({ dependsOnTaskIds: [5, 9], replicationTargetIds: [4] }));
+    expect(values.dependsOnTaskIds).toEqual([5, 9]);
+    expect(values.replicationTargetIds).toEqual([4]);
+    expect(bodyFromValues(values, 'edit')).toMatchObject({
+      storageTargetIds: [1, 2],
+      dependsOnTaskIds: [5, 9],
+      replicationTargetIds: [4],
+    });
+  });
+
+  it('are sent empty when none is chosen, so clearing them clears the stored lists', () => {
+    const values = valuesFromDetail(detail({ dependsOnTaskIds: [5], replicationTargetIds: [4] }));
+    const body = bodyFromValues({ ...values, dependsOnTaskIds: [], replicationTargetIds: [] }, 'edit');
+    expect(body.dependsOnTaskIds).toEqual([]);
+    expect(body.replicationTargetIds).toEqual([]);
+    expect(defaultTaskValues()).toMatchObject({ dependsOnTaskIds: [], replicationTargetIds: [] });
+  });
+
+  it('never send a primary target as a replication target, nor duplicates', () => {
+    const values = {
+      ...defaultTaskValues(),
+      name: 'x',
+      sourcePaths: ['/a'],
+      storageTargetIds: [1, 2],
+      replicationTargetIds: [2, 3, 3],
+      dependsOnTaskIds: [7, 7, 8],
+    };
+    const body = bodyFromValues(values, 'create');
+    expect(body.replicationTargetIds).toEqual([3]);
+    expect(body.dependsOnTaskIds).toEqual([7, 8]);
+    expect(withoutPrimaries([4, 1, 4, 5], [1])).toEqual([4, 5]);
+    // A stored task that names itself or a primary (older data) is cleaned on load.
+    const loaded = valuesFromDetail(detail({ dependsOnTaskIds: [3, 5], replicationTargetIds: [2, 6] }));
+    expect(loaded.dependsOnTaskIds).toEqual([5]);
+    expect(loaded.replicationTargetIds).toEqual([6]);
+  });
+
+  it('offer all other tasks by name as upstream tasks, never the task itself', () => {
+    const tasks = [
+      { id: 3, name: 'self' },
+      { id: 9, name: 'web' },
+      { id: 5, name: 'db' },
+    ];
+    expect(upstreamTaskOptions(tasks, 3)).toEqual([
+      { value: 5, label: 'db' },
+      { value: 9, label: 'web' },
+    ]);
+    expect(upstreamTaskOptions(tasks, null).map((option) => option.value)).toEqual([5, 3, 9]);
+  });
+
+  it('offer the enabled targets that are not a selected primary as replication targets', () => {
+    const targets = [
+      { id: 1, name: 'disk', enabled: true },
+      { id: 2, name: 's3', enabled: true },
+      { id: 3, name: 'old', enabled: false },
+      { id: 4, name: 'sftp', enabled: true },
+    ];
+    expect(replicationTargetOptions(targets, [1]).map((option) => option.value)).toEqual([2, 4]);
+    // A disabled target the task still names stays visible (disabled) so it can be removed.
+    expect(replicationTargetOptions(targets, [1, 2], [3])).toEqual([
+      { value: 3, label: 'old', disabled: true },
+      { value: 4, label: 'sftp', disabled: false },
+    ]);
+  });
+});
+
 describe('run on', () => {
   it('reads the master, a node or a pool from a stored task', () => {
     expect(valuesFromDetail(detail())).toMatchObject({ runOn: 'master', nodeId: null, nodePoolTag: '' });
@@ -192,6 +263,30 @@ describe('taskFieldErrors', () => {
       taskFieldErrors({ code: 'BACKUP_TASK_INVALID', message: 'source path "x" must be absolute' })[0]?.name,
     ).toEqual(['sourcePaths']);
     expect(taskFieldErrors({ code: 'INTERNAL_ERROR', message: 'boom' })).toEqual([]);
+    expect(
+      taskFieldErrors({
+        code: 'BACKUP_TASK_DEPENDENCY_INVALID',
+        message: 'Depending on task 4 would close a cycle',
+      }),
+    ).toEqual([{ name: ['dependsOnTaskIds'], message: 'Depending on task 4 would close a cycle' }]);
+    expect(
+      taskFieldErrors({
+        code: 'BACKUP_STORAGE_TARGET_INVALID',
+        message: 'Storage target 2 is already a primary target; it cannot also be a replication target',
+      })[0]?.name,
+    ).toEqual(['replicationTargetIds']);
+    expect(
+      taskFieldErrors({
+        code: 'BACKUP_STORAGE_TARGET_INVALID',
+        message: 'Replication target 8 does not exist',
+      })[0]?.name,
+    ).toEqual(['replicationTargetIds']);
+    expect(
+      taskFieldErrors({
+        code: 'BACKUP_STORAGE_TARGET_INVALID',
+        message: 'Storage target 8 does not exist',
+      })[0]?.name,
+    ).toEqual(['storageTargetIds']);
   });
 
   it('knows the step of each field', () => {
@@ -200,5 +295,7 @@ describe('taskFieldErrors', () => {
     expect(stepOfField('nodePoolTag')).toBe(0);
     expect(stepOfField('dbNames')).toBe(1);
     expect(stepOfField('storageTargetIds')).toBe(2);
+    expect(stepOfField('dependsOnTaskIds')).toBe(2);
+    expect(stepOfField('replicationTargetIds')).toBe(2);
   });
 });

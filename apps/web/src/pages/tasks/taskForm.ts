@@ -63,6 +63,10 @@ export interface TaskFormValues {
   hanaRetries: number | null;
   hanaInstanceNumber: string;
   storageTargetIds: number[];
+  /** Targets that receive a copy of each successful backup; never one of the primaries. */
+  replicationTargetIds: number[];
+  /** Upstream tasks: a successful backup of one of them starts this task. */
+  dependsOnTaskIds: number[];
   compression: 'zstd' | 'gzip' | 'none';
   backupMode: 'full' | 'differential';
   diffFullIntervalDays: number | null;
@@ -104,6 +108,8 @@ export const defaultTaskValues = (): TaskFormValues => ({
   hanaRetries: 3,
   hanaInstanceNumber: '',
   storageTargetIds: [],
+  replicationTargetIds: [],
+  dependsOnTaskIds: [],
   compression: 'zstd',
   backupMode: 'full',
   diffFullIntervalDays: 7,
@@ -172,6 +178,8 @@ export function valuesFromDetail(task: TaskDetail): TaskFormValues {
     hanaRetries: int(extra.maxRetries, 3),
     hanaInstanceNumber: text(extra.instanceNumber, ''),
     storageTargetIds: [...task.storageTargetIds],
+    replicationTargetIds: withoutPrimaries(task.replicationTargetIds, task.storageTargetIds),
+    dependsOnTaskIds: task.dependsOnTaskIds.filter((id) => id !== task.id),
     compression: task.compression,
     backupMode: task.backupMode === 'differential' ? 'differential' : 'full',
     diffFullIntervalDays: task.diffFullIntervalDays,
@@ -190,6 +198,37 @@ export function valuesFromDetail(task: TaskDetail): TaskFormValues {
     verifyCronExpr: task.verifyCronExpr,
     verifyMode: task.verifyMode,
   };
+}
+
+/** Replication targets without the ones chosen as primaries (a target cannot be both). */
+export const withoutPrimaries = (
+  replicationIds: readonly number[],
+  primaryIds: readonly number[],
+): number[] => [...new Set(replicationIds)].filter((id) => !primaryIds.includes(id));
+
+/** Tasks that can be upstream of the task being edited (null: a new task): all others, by name. */
+export function upstreamTaskOptions(
+  tasks: readonly { id: number; name: string }[],
+  selfId: number | null,
+): { value: number; label: string }[] {
+  return tasks
+    .filter((task) => task.id !== selfId)
+    .map((task) => ({ value: task.id, label: task.name }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+}
+
+/**
+ * Storage targets offered as replication targets: the enabled ones that are not a selected
+ * primary, plus a disabled one the stored task still names (shown disabled, so it can be removed).
+ */
+export function replicationTargetOptions(
+  targets: readonly { id: number; name: string; enabled: boolean }[],
+  primaryIds: readonly number[],
+  storedIds: readonly number[] = [],
+): { value: number; label: string; disabled: boolean }[] {
+  return targets
+    .filter((target) => (target.enabled || storedIds.includes(target.id)) && !primaryIds.includes(target.id))
+    .map((target) => ({ value: target.id, label: target.name, disabled: !target.enabled }));
 }
 
 const lines = (value: string): string[] =>
@@ -239,6 +278,9 @@ export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'):
           }
         : {},
     storageTargetIds: [...values.storageTargetIds],
+    // Always sent (possibly empty), so clearing the selection clears the stored list.
+    replicationTargetIds: withoutPrimaries(values.replicationTargetIds, values.storageTargetIds),
+    dependsOnTaskIds: [...new Set(values.dependsOnTaskIds)],
     // Both are always sent, so switching back to the master clears a stored node or pool.
     nodeId: values.runOn === 'node' ? (values.nodeId ?? 0) : 0,
     nodePoolTag: values.runOn === 'pool' ? values.nodePoolTag.trim() : '',
@@ -309,6 +351,7 @@ const formFieldNames = new Set<string>(Object.keys(defaultTaskValues()));
 
 const byCode: Record<string, string> = {
   BACKUP_TASK_NAME_EXISTS: 'name',
+  BACKUP_TASK_DEPENDENCY_INVALID: 'dependsOnTaskIds',
   BACKUP_STORAGE_TARGET_INVALID: 'storageTargetIds',
   BACKUP_TASK_DIFF_UNSUPPORTED: 'backupMode',
   BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: 'backupMode',
@@ -345,7 +388,12 @@ export function taskFieldErrors(error: {
   }
   if (result.length > 0) return result;
 
-  const field = byCode[error.code];
+  // The same code covers primaries and replication targets: the message tells which.
+  const field =
+    error.code === 'BACKUP_STORAGE_TARGET_INVALID' &&
+    /replication target|cannot also be a replication/i.test(error.message)
+      ? 'replicationTargetIds'
+      : byCode[error.code];
   if (field) {
     add(field, error.message);
     return result;
