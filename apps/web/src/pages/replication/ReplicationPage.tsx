@@ -2,7 +2,8 @@
  * Replication records (SPEC §9): every copy of a backup to a further storage target, with the
  * status and task filters synced to the URL; refreshed while a copy runs.
  */
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
+import { useClientPagination } from '../../lib/useClientPagination.ts';
 import type { HTMLAttributes } from 'react';
 import { Button, Card, Empty, Flex, Select, Table, Tag, Tooltip, Typography, theme } from 'antd';
 import type { TableColumnsType } from 'antd';
@@ -20,7 +21,6 @@ import { formatAverageDuration } from '../dashboard/dashboardQueries.ts';
 import { useDurationUnits } from '../../lib/useFormatters.ts';
 import { RunStatusTag, shortChecksum } from '../records/recordUi.tsx';
 
-const PAGE_SIZES = [20, 50, 100];
 const statuses = ['running', 'success', 'failed'] as const;
 type ReplicationStatus = (typeof statuses)[number];
 
@@ -46,8 +46,6 @@ export function ReplicationPage() {
   const statusParam = params.get('status');
   const status = isStatus(statusParam) ? statusParam : undefined;
   const taskId = positiveInt(params.get('taskId'));
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(PAGE_SIZES[0] ?? 20);
 
   const query = { status, taskId };
   const copies = useQuery({
@@ -66,6 +64,9 @@ export function ReplicationPage() {
     [tasks.data],
   );
   const rows = useMemo(() => copies.data ?? [], [copies.data]);
+  const { pagination, resetPage } = useClientPagination(rows.length, (total) =>
+    t('replication.total', { count: total }),
+  );
   const filtered = status !== undefined || taskId !== undefined;
 
   const setFilter = (changes: Record<string, string | undefined>) => {
@@ -75,7 +76,7 @@ export function ReplicationPage() {
       else next.set(key, value);
     }
     setParams(next);
-    setPage(1);
+    resetPage();
   };
 
   const none = <Typography.Text type="secondary">{t('common.none')}</Typography.Text>;
@@ -259,18 +260,7 @@ export function ReplicationPage() {
                 'data-status': copy.status,
               }) as HTMLAttributes<HTMLElement>
             }
-            pagination={{
-              current: page,
-              pageSize,
-              showSizeChanger: true,
-              pageSizeOptions: PAGE_SIZES,
-              hideOnSinglePage: rows.length <= (PAGE_SIZES[0] ?? 20),
-              showTotal: (total) => t('replication.total', { count: total }),
-              onChange: (nextPage, nextSize) => {
-                setPage(nextSize === pageSize ? nextPage : 1);
-                setPageSize(nextSize);
-              },
-            }}
+            pagination={pagination}
             locale={{
               emptyText: (
                 <Empty

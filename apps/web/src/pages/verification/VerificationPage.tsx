@@ -3,7 +3,8 @@
  * of drills refreshed while one runs, and `?verifyId=` opens a drawer with the checks, the row
  * counts of a deep database drill and the live log.
  */
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
+import { useClientPagination } from '../../lib/useClientPagination.ts';
 import type { HTMLAttributes } from 'react';
 import {
   Alert,
@@ -58,7 +59,6 @@ import {
   verificationKeys,
 } from './verificationQueries.ts';
 
-const PAGE_SIZES = [20, 50, 100];
 const statuses = ['running', 'success', 'failed'] as const;
 type VerifyStatus = (typeof statuses)[number];
 const recordLink = (id: number) => `/backup/records?recordId=${String(id)}`;
@@ -81,8 +81,6 @@ export function VerificationPage() {
   const mode = isVerifyMode(modeParam) ? modeParam : undefined;
   const taskId = positiveInt(params.get('taskId'));
   const verifyId = positiveInt(params.get('verifyId')) ?? null;
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(PAGE_SIZES[0] ?? 20);
 
   const query = { status, mode, taskId };
   const drills = useQuery({
@@ -96,6 +94,9 @@ export function VerificationPage() {
     queryFn: ({ signal }) => apiCall(apiRoutes.tasks.list, { signal }),
   });
   const rows = useMemo(() => drills.data ?? [], [drills.data]);
+  const { pagination, resetPage } = useClientPagination(rows.length, (total) =>
+    t('verification.total', { count: total }),
+  );
   const filtered = status !== undefined || mode !== undefined || taskId !== undefined;
 
   const updateParams = (changes: Record<string, string | undefined>) => {
@@ -108,7 +109,7 @@ export function VerificationPage() {
   };
   const setFilter = (changes: Record<string, string | undefined>) => {
     updateParams(changes);
-    setPage(1);
+    resetPage();
   };
   const openDrill = (id: number | null) => updateParams({ verifyId: id === null ? undefined : String(id) });
 
@@ -311,18 +312,7 @@ export function VerificationPage() {
                 'data-status': drill.status,
               }) as HTMLAttributes<HTMLElement>
             }
-            pagination={{
-              current: page,
-              pageSize,
-              showSizeChanger: true,
-              pageSizeOptions: PAGE_SIZES,
-              hideOnSinglePage: rows.length <= (PAGE_SIZES[0] ?? 20),
-              showTotal: (total) => t('verification.total', { count: total }),
-              onChange: (nextPage, nextSize) => {
-                setPage(nextSize === pageSize ? nextPage : 1);
-                setPageSize(nextSize);
-              },
-            }}
+            pagination={pagination}
             locale={{
               emptyText: (
                 <Empty
