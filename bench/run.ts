@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<void>> = {
   api: async () => (await import('./api.bench.ts')).run(),
   cluster: async () => (await import('./cluster.bench.ts')).run(),
   engine: async () => (await import('./engine.bench.ts')).run(),
+  repository: async () => (await import('./repository.bench.ts')).run(),
 };
 
 const name = process.argv[2];

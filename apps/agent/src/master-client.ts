@@ -18,6 +18,7 @@ import {
   AGENT_TOKEN_HEADER,
   agentCommandSchema,
   agentHeartbeatSchema,
+  agentRepositoryLeaseSchema,
   agentRestoreSpecSchema,
   agentRoutes,
   agentTaskSpecSchema,
@@ -65,6 +66,8 @@ export type AgentHeartbeatInput = RouteBodyInput<typeof agentRoutes.heartbeat>;
 export type AgentCommandResultInput = RouteBodyInput<typeof agentRoutes.result>;
 export type AgentRestoreUpdate = RouteBodyInput<typeof agentRoutes.restoreUpdate>;
 export type AgentSelf = RouteResponse<typeof agentRoutes.self>;
+export type AgentRepositoryLeaseInput = RouteBodyInput<typeof agentRoutes.repositoryLeaseAcquire>;
+export type AgentRepositoryLease = RouteResponse<typeof agentRoutes.repositoryLeaseAcquire>;
 
 export interface ArtifactUpload {
   body: Readable;
@@ -87,6 +90,17 @@ export interface MasterClient {
     upload: ArtifactUpload,
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * Takes the write lease of a target's repository for a running record. A 409 with code
+   * `REPOSITORY_BUSY` means another writer holds it: retry later.
+   */
+  repositoryLeaseAcquire(
+    body: AgentRepositoryLeaseInput,
+    signal?: AbortSignal,
+  ): Promise<AgentRepositoryLease>;
+  /** Extends a held lease; 409 `REPOSITORY_LEASE_LOST` when it lapsed and was taken. */
+  repositoryLeaseRenew(body: AgentRepositoryLeaseInput, signal?: AbortSignal): Promise<AgentRepositoryLease>;
+  repositoryLeaseRelease(body: AgentRepositoryLeaseInput, signal?: AbortSignal): Promise<void>;
   restoreSpec(restoreId: number, signal?: AbortSignal): Promise<AgentRestoreSpec>;
   /** The relayed artifact of a restore, as the master streams it. */
   restoreArtifact(restoreId: number, signal?: AbortSignal): Promise<Readable>;
@@ -327,6 +341,25 @@ export const createMasterClient = (options: MasterClientOptions): MasterClient =
         timeoutMs: 0,
       });
     },
+
+    repositoryLeaseAcquire: (body, signal) =>
+      json(
+        'POST',
+        agentRoutes.repositoryLeaseAcquire.path,
+        { body, signal, timeoutMs: JSON_TIMEOUT_MS },
+        agentRepositoryLeaseSchema,
+      ),
+
+    repositoryLeaseRenew: (body, signal) =>
+      json(
+        'POST',
+        agentRoutes.repositoryLeaseRenew.path,
+        { body, signal, timeoutMs: JSON_TIMEOUT_MS },
+        agentRepositoryLeaseSchema,
+      ),
+
+    repositoryLeaseRelease: (body, signal) =>
+      json('POST', agentRoutes.repositoryLeaseRelease.path, { body, signal, timeoutMs: JSON_TIMEOUT_MS }),
 
     restoreSpec: (restoreId, signal) =>
       json(

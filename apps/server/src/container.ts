@@ -439,6 +439,7 @@ export const createContainer = async (input: ContainerInput) => {
     nodes,
     commands,
     repository: runsModule.repository,
+    repositoryLeases: runsModule.repositoryLeases,
     tasks: tasksRepository,
     targets: storageTargets,
     backups: runsModule.backups,

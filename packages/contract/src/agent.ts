@@ -108,6 +108,13 @@ export const agentTaskSpecSchema = z.object({
   masterPublicKey: z.string().optional(),
   /** Extension: rclone-syntax bandwidth limit for this node ('' = none). */
   bandwidthLimit: z.string().optional(),
+  /** Extension: `full` | `differential` | `repository` (the deduplicating repository, SPEC §3.14). */
+  backupMode: z.string().optional(),
+  /**
+   * Extension, repository mode: snapshot key of the task's newest successful run, so unchanged
+   * files are not read again.
+   */
+  previousSnapshotKey: z.string().optional(),
 });
 export type AgentTaskSpec = z.infer<typeof agentTaskSpecSchema>;
 
@@ -139,8 +146,19 @@ export const agentRecordUpdateSchema = z.object({
     .optional(),
   /** Extension: live progress, relayed to the record's SSE stream. */
   progress: agentProgressSchema.optional(),
-  /** Extension: `full` | `differential`, and the file list of a file backup (encoded manifest). */
-  backupKind: z.enum(['full', 'differential']).optional(),
+  /** Extension: `full` | `differential` | `repository`, and the file list of a file backup (encoded manifest). */
+  backupKind: z.enum(['full', 'differential', 'repository']).optional(),
+  /** Extension: deduplication figures of a repository run. */
+  repositoryStats: z
+    .object({
+      logicalBytes: z.number().min(0),
+      uploadedBytes: z.number().min(0),
+      reusedBytes: z.number().min(0),
+      uniqueChunks: z.number().int().min(0),
+      newChunks: z.number().int().min(0),
+      unchangedFiles: z.number().int().min(0),
+    })
+    .optional(),
   manifest: z
     .string()
     .max(64 * 1024 * 1024)
@@ -177,6 +195,8 @@ export const agentRestoreSpecSchema = z.object({
   selectedPaths: z.array(z.string()).optional(),
   /** Extension: base64 data key of this one artifact, for BXENC2 artifacts sealed by an agent. */
   dataKey: z.string().optional(),
+  /** Extension: `repository` when `storagePath` is a repository snapshot (restore from the repository). */
+  backupKind: z.string().optional(),
 });
 export type AgentRestoreSpec = z.infer<typeof agentRestoreSpecSchema>;
 
@@ -193,6 +213,20 @@ export const agentRestoreUpdateSchema = z.object({
 });
 
 const okSchema = z.object({ status: z.literal('ok') });
+
+/**
+ * Extension: the lease an agent holds while it writes to (or prunes) a repository on a storage
+ * target. Leases live on the master, expire unless renewed, so a crashed writer never blocks the
+ * next one for longer than the lease time.
+ */
+export const agentRepositoryLeaseInputSchema = z.strictObject({
+  recordId: z.number().int().min(1),
+  storageTargetId: z.number().int().min(1),
+});
+export const agentRepositoryLeaseSchema = z.object({
+  expiresAt: z.string(),
+  ttlSeconds: z.number().int(),
+});
 const artifactParams = z.strictObject({ id: idParamSchema, targetId: idParamSchema });
 
 /** Headers of a relayed artifact upload (SPEC §4.6). */
@@ -229,6 +263,35 @@ export const agentRoutes = {
     params: idParams,
     body: agentCommandResultInputSchema,
     bodyLimitBytes: 8 * 1024 * 1024,
+    response: okSchema,
+  }),
+  repositoryLeaseAcquire: defineRoute({
+    method: 'POST',
+    path: '/api/agent/repository-leases',
+    access: 'agent',
+    tag: 'agent',
+    summary:
+      "Take the write lease of a storage target's repository for a running record (409 REPOSITORY_BUSY while another writer holds it)",
+    body: agentRepositoryLeaseInputSchema,
+    response: agentRepositoryLeaseSchema,
+  }),
+  repositoryLeaseRenew: defineRoute({
+    method: 'POST',
+    path: '/api/agent/repository-leases/renew',
+    access: 'agent',
+    tag: 'agent',
+    summary:
+      'Extend a repository lease this node holds (409 REPOSITORY_LEASE_LOST when it expired and was taken)',
+    body: agentRepositoryLeaseInputSchema,
+    response: agentRepositoryLeaseSchema,
+  }),
+  repositoryLeaseRelease: defineRoute({
+    method: 'POST',
+    path: '/api/agent/repository-leases/release',
+    access: 'agent',
+    tag: 'agent',
+    summary: 'Give a repository lease back',
+    body: agentRepositoryLeaseInputSchema,
     response: okSchema,
   }),
   taskSpec: defineRoute({

@@ -103,6 +103,30 @@ export const errorCatalog = {
     status: 400,
     description: 'Repository mode is available for file tasks only.',
   },
+  BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED: {
+    status: 400,
+    description:
+      'A repository-mode task cannot have replication targets: select several storage targets instead (each gets its own repository).',
+  },
+  BACKUP_TASK_REPOSITORY_REMOTE_ENCRYPT_UNSUPPORTED: {
+    status: 400,
+    description:
+      'An encrypted repository-mode task runs on the master only: the repository key never leaves the master. Turn encryption off or run the task on the master.',
+  },
+  BACKUP_REPOSITORY_PRUNE_FAILED: {
+    status: 500,
+    description:
+      'The snapshot was deleted but the repository could not be pruned; the record is kept so the deletion is retried.',
+  },
+  REPOSITORY_BUSY: {
+    status: 409,
+    description:
+      'Another writer holds the lease of this repository; retry once it is done (leases expire if not renewed).',
+  },
+  REPOSITORY_LEASE_LOST: {
+    status: 409,
+    description: 'The repository lease expired and another writer took it; the run must stop.',
+  },
   BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: {
     status: 400,
     description: 'Differential backups run on the master only (no node pool, no remote node).',

@@ -42,6 +42,8 @@ export const uploadResultSchema = z.object({
   fileSize: z.number().optional(),
   transferMode: z.string().optional(),
   error: z.string().optional(),
+  /** Extension: SHA-256 of this copy when it differs per target (encrypted repository snapshots). */
+  checksum: z.string().optional(),
 });
 export type UploadResult = z.infer<typeof uploadResultSchema>;
 
@@ -68,8 +70,26 @@ export const recordSummarySchema = z.object({
   baseRecordId: z.number().int(),
   /** Whether a file list (manifest) can be browsed. */
   hasContents: z.boolean(),
+  /** Deduplication figures of a repository (CDC) run; null for other kinds and before the run ends. */
+  repositoryStats: z
+    .object({
+      /** Bytes of the files backed up, before deduplication and compression. */
+      logicalBytes: z.number(),
+      /** Bytes this run wrote to the repository of its first successful target (packs, indexes, snapshot). */
+      uploadedBytes: z.number(),
+      /** Logical bytes found already stored (chunks of earlier runs, or repeated within this run). */
+      reusedBytes: z.number(),
+      uniqueChunks: z.number().int(),
+      newChunks: z.number().int(),
+      /** Files whose chunks were taken from the previous snapshot without reading them (unchanged). */
+      unchangedFiles: z.number().int(),
+      /** Chunks and snapshot encrypted with the master's key (master runs of encrypted tasks). */
+      encrypted: z.boolean(),
+    })
+    .nullable(),
 });
 export type RecordSummary = z.infer<typeof recordSummarySchema>;
+export type RepositoryStats = NonNullable<RecordSummary['repositoryStats']>;
 
 /** One stored copy of a backup, as the 3-2-1 posture sees it. */
 export const copyPostureSchema = z.object({

@@ -39,3 +39,9 @@ export * from './verify/file-drill.ts';
 // Backends are loaded lazily through the registry; import one directly as
 // `@backupx/engine/storage/<name>` when its extra helpers are needed.
 export * from './storage/registry.ts';
+export * from './repository/api.ts';
+export * from './repository/chunker.ts';
+export * from './repository/format.ts';
+export * from './repository/repository-read.ts';
+export * from './repository/repository-backup.ts';
+export * from './repository/repository-prune.ts';

@@ -7,6 +7,9 @@
  *
  * Encrypted artifacts: BXENC2 artifacts (written by an agent) come with their own data key in the
  * spec; BXENC1 artifacts are under the master's key, which never leaves the master.
+ *
+ * Repository snapshots (backupKind `repository`) are read chunk by chunk from the target's
+ * repository and restored through the same hardened file restore.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -19,6 +22,7 @@ import {
   layersFromFileName,
   openArtifact,
   restoreFiles,
+  restoreFromRepository,
   restoreMongodb,
   restoreMysql,
   restorePostgresql,
@@ -127,29 +131,50 @@ export const restoreRecord: CommandExecutor = async (ctx, payload) => {
       spawn,
       env: ctx.env,
     };
-    backend = await openBackend(ctx, spec, workDir, log);
-    const artifact: StoredArtifact = {
-      backend,
-      objectKey: spec.storagePath,
-      fileName: spec.fileName,
-      sha256: spec.checksum,
-    };
-    if (storageTypeLabel(spec.type) === 'file') {
-      const { stream } = await openArtifact(artifact, options);
-      try {
-        const targetPath = spec.targetPath?.trim() ?? '';
-        const selectedPaths = spec.selectedPaths ?? [];
-        const result = await restoreFiles(sourceCtx, [stream], {
-          sourcePaths: sourcePathsOf(spec),
-          ...(targetPath === '' ? {} : { targetPath }),
-          ...(selectedPaths.length === 0 ? {} : { selectedPaths }),
-        });
-        log('info', `restored into ${result.destination}: ${result.summary}`);
-      } finally {
-        stream.destroy();
-      }
+    if (spec.backupKind === 'repository') {
+      if (spec.storage.transferMode === 'master_relay')
+        throw new Error(
+          'this backup is a repository snapshot on a master-relay target, which the master does not relay; restore it on the master',
+        );
+      backend = await openBackend(ctx, spec, workDir, log);
+      const targetPath = spec.targetPath?.trim() ?? '';
+      const selectedPaths = spec.selectedPaths ?? [];
+      const result = await restoreFromRepository({
+        backend,
+        snapshotKey: spec.storagePath,
+        checksum: spec.checksum,
+        signal: ctx.signal,
+        log,
+        sourcePaths: sourcePathsOf(spec),
+        ...(targetPath === '' ? {} : { targetPath }),
+        ...(selectedPaths.length === 0 ? {} : { selectedPaths }),
+      });
+      log('info', `restored into ${result.destination}: ${result.summary}`);
     } else {
-      await restoreDatabase(spec, artifact, options, sourceCtx);
+      backend = await openBackend(ctx, spec, workDir, log);
+      const artifact: StoredArtifact = {
+        backend,
+        objectKey: spec.storagePath,
+        fileName: spec.fileName,
+        sha256: spec.checksum,
+      };
+      if (storageTypeLabel(spec.type) === 'file') {
+        const { stream } = await openArtifact(artifact, options);
+        try {
+          const targetPath = spec.targetPath?.trim() ?? '';
+          const selectedPaths = spec.selectedPaths ?? [];
+          const result = await restoreFiles(sourceCtx, [stream], {
+            sourcePaths: sourcePathsOf(spec),
+            ...(targetPath === '' ? {} : { targetPath }),
+            ...(selectedPaths.length === 0 ? {} : { selectedPaths }),
+          });
+          log('info', `restored into ${result.destination}: ${result.summary}`);
+        } finally {
+          stream.destroy();
+        }
+      } else {
+        await restoreDatabase(spec, artifact, options, sourceCtx);
+      }
     }
     log('info', 'restore finished');
     final = { status: 'success' };

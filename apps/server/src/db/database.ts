@@ -12,6 +12,7 @@ import { slaMigration } from './migrations/0004-sla.ts';
 import { templatesMigration } from './migrations/0005-templates.ts';
 import { replicationMigration } from './migrations/0006-replication.ts';
 import { verificationMigration } from './migrations/0007-verification.ts';
+import { repositoryMigration } from './migrations/0008-repository.ts';
 import type { Database } from './tables.ts';
 
 // PostgreSQL returns BIGINT (ids, counts) as strings; every id here is ≤ 2^32, so numbers are exact.
@@ -87,6 +88,7 @@ export const migrationsFor = (dialect: DialectName): Record<string, Migration> =
   '0005-templates': templatesMigration(dialect),
   '0006-replication': replicationMigration(dialect),
   '0007-verification': verificationMigration(dialect),
+  '0008-repository': repositoryMigration(dialect),
 });
 
 /** Brings the schema up to date; on PostgreSQL concurrent masters serialise on Kysely's migration lock. */

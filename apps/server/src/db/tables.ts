@@ -175,8 +175,18 @@ export interface BackupRecordsTable {
   completedAt: Generated<string | null>;
   /** BXENC2 artifacts sealed by an agent: the data key wrapped to the master (base64). */
   keyEnvelope: Generated<string>;
+  /** Repository runs: JSON of the deduplication figures (contract RepositoryStats); '' otherwise. */
+  repositoryStats: Generated<string>;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Who writes to a storage target's repository now (SPEC §3.14 single writer), until when. */
+export interface RepositoryLeasesTable {
+  storageTargetId: number;
+  holder: string;
+  acquiredAt: string;
+  expiresAt: string;
 }
 
 export interface RestoreRecordsTable {
@@ -359,6 +369,7 @@ export interface Database {
   taskTemplates: TaskTemplatesTable;
   replicationRecords: ReplicationRecordsTable;
   verificationRecords: VerificationRecordsTable;
+  repositoryLeases: RepositoryLeasesTable;
 }
 
 /** Column names per table, as declared above; the schema test compares them with the migrated database. */
@@ -500,6 +511,7 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'created_at',
     'updated_at',
     'key_envelope',
+    'repository_stats',
   ],
   restore_records: [
     'id',
@@ -625,6 +637,7 @@ export const declaredColumns: Record<string, readonly string[]> = {
     'started_at',
     'completed_at',
   ],
+  repository_leases: ['storage_target_id', 'holder', 'acquired_at', 'expires_at'],
   task_templates: [
     'id',
     'name',

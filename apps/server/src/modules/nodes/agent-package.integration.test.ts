@@ -63,7 +63,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { buffer } from 'node:stream/consumers';
 import { runAgentCommand } from ${JSON.stringify(agentPath)};
-import { backupFiles, createCompressor } from ${JSON.stringify(enginePath)};
+import { backupFiles, backupToRepository, createCompressor, createStorageBackend, verifyRepository } from ${JSON.stringify(enginePath)};
 
 export const agentMain = async (argv, env) => {
   if (argv[0] === '--config' && env.BACKUPX_TEST_REPORT_CONFIG === '1') {
@@ -79,6 +79,18 @@ export const agentMain = async (argv, env) => {
     const compressed = await buffer(artifact.stream.pipe(createCompressor('zstd')));
     await artifact.completion;
     process.stdout.write(compressed.toString('base64'));
+    return 0;
+  }
+  if (argv[0] === 'selftest-repository') {
+    const backend = await createStorageBackend('local_disk', { basePath: argv[2] });
+    const result = await backupToRepository({
+      taskId: 1, recordId: 1, createdAt: new Date(), sourcePaths: [argv[1]], compression: 'zstd',
+      targets: [{ name: 'disk', backend }], signal: new AbortController().signal, log: () => {},
+    });
+    const target = result.targets[0];
+    if (target.status !== 'success') throw new Error(target.error);
+    const verified = await verifyRepository({ backend, snapshotKey: result.snapshotKey, checksum: target.snapshotSha256 });
+    process.stdout.write(JSON.stringify(verified));
     return 0;
   }
   return runAgentCommand(argv, env);
@@ -194,6 +206,20 @@ describe('createAgentPackageBuilder', () => {
     const archive = zstdDecompressSync(Buffer.from(result.stdout, 'base64')).toString('latin1');
     expect(archive).toContain('hello.txt');
     expect(archive).toContain('hello from the packaged agent\n');
+  });
+
+  it('backs up into a repository through the bundled chunk workers and reads it back', async () => {
+    const source = path.join(scratch, 'repository-source');
+    await mkdir(source);
+    await writeFile(path.join(source, 'hello.txt'), 'hello from the packaged agent\n'.repeat(1000));
+    const result = await run(
+      path.join(extracted, 'backupx-agent/backupx-agent'),
+      ['agent', 'selftest-repository', source, path.join(scratch, 'repository')],
+      { PATH: '/usr/bin:/bin' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ entries: 2, chunks: 1, bytes: 30_000 });
   });
 
   it('is what the installer downloads, verifies and starts (source master, foreground)', async () => {

@@ -12,7 +12,7 @@ import type {
 } from '@backupx/contract';
 import type { KeyObject } from 'node:crypto';
 import type { BackupTaskRow, NodeRow } from '../../db/tables.ts';
-import { storageTypeLabel } from '@backupx/engine';
+import { isSnapshotKey, storageTypeLabel } from '@backupx/engine';
 import { AppError } from '../../lib/errors.ts';
 import { toIso, type Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
@@ -21,6 +21,7 @@ import { targetIdsOf, type TargetAccess, type TaskReader } from '../runs/artifac
 import { sourcePathsOf, type BackupRunner } from '../runs/backup-runner.ts';
 import type { LogHub, LogLevel } from '../runs/log-hub.ts';
 import type { RecordRow, RunsRepository } from '../runs/runs.repository.ts';
+import type { RepositoryLeases } from '../runs/repository-leases.ts';
 import type { RestoreRunner } from '../runs/restore-runner.ts';
 import type { RunsService } from '../runs/runs.service.ts';
 import type { CommandQueue } from './command-queue.ts';
@@ -30,6 +31,8 @@ export interface AgentServiceDeps {
   nodes: NodesService;
   commands: CommandQueue;
   repository: RunsRepository;
+  /** Write leases of repositories, taken through the master by agents in repository mode. */
+  repositoryLeases: Pick<RepositoryLeases, 'acquire' | 'renew' | 'release'>;
   tasks: TaskReader;
   targets: TargetAccess & { readDecrypted(id: number): Promise<DecryptedStorageTarget> };
   backups: BackupRunner;
@@ -73,6 +76,17 @@ const inRecordNamespace = (key: string, type: string, recordId: number): boolean
     parts[4] === String(recordId)
   );
 };
+
+/** `.backupx/repository/v1/snapshots/<taskId>/<time>-<recordId>.bxrs`: the snapshot of this run. */
+const isSnapshotOf = (key: string, taskId: number, recordId: number): boolean =>
+  isSnapshotKey(key) &&
+  key.split('/').length === 6 &&
+  key.split('/')[4] === String(taskId) &&
+  key.endsWith(`-${String(recordId)}.bxrs`);
+
+/** Who holds a repository lease taken through the agent protocol (one per running record). */
+const leaseHolderOf = (nodeId: number, recordId: number): string =>
+  `node:${String(nodeId)}:record:${String(recordId)}`;
 
 const isRelayTarget = (target: DecryptedStorageTarget): boolean =>
   target.type === 'local_disk' && (target.config as { masterRelay?: unknown }).masterRelay === true;
@@ -199,6 +213,22 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       if (result.storagePath !== undefined && result.storagePath !== '')
         checkPath(result.storagePath, result.storageTargetId);
     }
+    if (update.backupKind === 'repository') {
+      // A repository run names its snapshot, never an object elsewhere on the target: retention
+      // and deletion of the record act on that key (and prune the repository after it).
+      if (task.backupMode !== 'repository')
+        throw new AppError('AGENT_ARTIFACT_INVALID', 'The task is not in repository mode');
+      const keys = [
+        update.storagePath ?? '',
+        ...(update.storageUploadResults ?? []).map((result) => result.storagePath ?? ''),
+      ].filter((key) => key !== '');
+      for (const key of keys)
+        if (!isSnapshotOf(key, task.id, record.id))
+          throw new AppError(
+            'AGENT_ARTIFACT_INVALID_PATH',
+            `"${key}" is not a repository snapshot of task ${String(task.id)}, record ${String(record.id)}`,
+          );
+    }
     if (update.storagePath !== undefined && update.storagePath !== '') {
       if (update.storageTargetId === undefined || update.storageTargetId <= 0)
         throw new AppError('AGENT_ARTIFACT_INVALID', 'storagePath needs storageTargetId');
@@ -233,6 +263,32 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       }
     }
     return { targets, checksum };
+  };
+
+  /**
+   * A lease request is about a record of this node and one of its task's targets; while taking or
+   * renewing, the record must still be running (a run that ended has nothing left to write).
+   */
+  const leaseScope = async (
+    node: NodeRow,
+    input: { recordId: number; storageTargetId: number },
+    needsRunning: boolean,
+  ): Promise<string> => {
+    const { record, task } = await ownRecord(node, input.recordId);
+    if (!(await targetIdsOf(deps.tasks, task.id)).includes(input.storageTargetId))
+      throw new AppError(
+        'BACKUP_STORAGE_TARGET_FORBIDDEN',
+        `Storage target ${String(input.storageTargetId)} is not one of the task`,
+      );
+    if (needsRunning && record.status !== 'running')
+      throw new AppError('AGENT_ARTIFACT_INVALID', `Backup record ${String(record.id)} has already ended`);
+    return leaseHolderOf(node.id, record.id);
+  };
+
+  /** Snapshot key of the task's newest successful repository run ('' = none): unchanged files reuse it. */
+  const previousSnapshotKeyOf = async (taskId: number): Promise<string> => {
+    const records = await repository.successfulRecords(taskId);
+    return records.find((record) => record.backupKind === 'repository')?.storagePath ?? '';
   };
 
   const relayLogLines = (hub: LogHub, id: number, text: string) => {
@@ -273,6 +329,40 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       }
     },
 
+    /** Takes the write lease of a target's repository for a running record (REPOSITORY_BUSY: retry). */
+    async repositoryLeaseAcquire(
+      node: NodeRow,
+      input: { recordId: number; storageTargetId: number },
+    ): Promise<{ expiresAt: string; ttlSeconds: number }> {
+      const holder = await leaseScope(node, input, true);
+      try {
+        return await deps.repositoryLeases.acquire(input.storageTargetId, holder);
+      } finally {
+        // Waiting for a lease (retrying while busy) and writing under it are both work of the run:
+        // its command stays leased, so a long wait does not time the run out.
+        await deps.commands.renewLeaseOfRecord('backupRecordId', input.recordId);
+      }
+    },
+
+    async repositoryLeaseRenew(
+      node: NodeRow,
+      input: { recordId: number; storageTargetId: number },
+    ): Promise<{ expiresAt: string; ttlSeconds: number }> {
+      const holder = await leaseScope(node, input, true);
+      const lease = await deps.repositoryLeases.renew(input.storageTargetId, holder);
+      await deps.commands.renewLeaseOfRecord('backupRecordId', input.recordId);
+      return lease;
+    },
+
+    /** Gives a lease back; allowed after the record ended too, so a late release never lingers. */
+    async repositoryLeaseRelease(
+      node: NodeRow,
+      input: { recordId: number; storageTargetId: number },
+    ): Promise<void> {
+      const holder = await leaseScope(node, input, false);
+      await deps.repositoryLeases.release(input.storageTargetId, holder);
+    },
+
     async taskSpec(node: NodeRow, taskId: number): Promise<AgentTaskSpec> {
       const task = await findTask(taskId);
       if (task.nodeId !== node.id) {
@@ -283,6 +373,8 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       const targets = await Promise.all(
         (await targetIdsOf(deps.tasks, task.id)).map((id) => deps.targets.readDecrypted(id)),
       );
+      const previousSnapshotKey =
+        task.backupMode === 'repository' ? await previousSnapshotKeyOf(task.id) : '';
       return {
         taskId: task.id,
         name: task.name,
@@ -302,6 +394,8 @@ export const createAgentService = (deps: AgentServiceDeps) => {
         storageTargets: targets.filter((target) => target.target.enabled).map(agentTargetOf),
         ...(task.encrypt === 1 ? { masterPublicKey: deps.sealing.publicKey.toString('base64') } : {}),
         bandwidthLimit: bandwidthOf(node),
+        backupMode: task.backupMode,
+        ...(previousSnapshotKey === '' ? {} : { previousSnapshotKey }),
       };
     },
 
@@ -352,7 +446,14 @@ export const createAgentService = (deps: AgentServiceDeps) => {
       await deps.backups.finaliseRemote(recordId, {
         status,
         errorMessage: '',
-        patch: { ...patch, backupKind: update.backupKind ?? 'full', manifest: update.manifest ?? '' },
+        patch: {
+          ...patch,
+          backupKind: update.backupKind ?? 'full',
+          manifest: update.manifest ?? '',
+          ...(update.backupKind === 'repository' && update.repositoryStats !== undefined
+            ? { repositoryStats: JSON.stringify(update.repositoryStats) }
+            : {}),
+        },
         uploadResults,
         storedBytes: update.fileSize ?? 0,
       });
@@ -468,6 +569,7 @@ export const createAgentService = (deps: AgentServiceDeps) => {
         checksum: record.checksum,
         targetPath: restore.targetPath,
         selectedPaths: JSON.parse(restore.selectedPaths || '[]') as string[],
+        backupKind: record.backupKind,
         // Only this artifact's key, and only for BXENC2 artifacts: the master key never leaves.
         ...(envelope === ''
           ? {}

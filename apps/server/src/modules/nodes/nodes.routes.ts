@@ -156,6 +156,16 @@ export const registerNodeRoutes = (registry: RouteRegistry, services: NodeRouteS
     await agentProtocol.recordUpdate(requireAgent(caller).node, params.id, body);
     return { status: 'ok' as const };
   });
+  registry.add(agent.repositoryLeaseAcquire, ({ agent: caller, body }) =>
+    agentProtocol.repositoryLeaseAcquire(requireAgent(caller).node, body),
+  );
+  registry.add(agent.repositoryLeaseRenew, ({ agent: caller, body }) =>
+    agentProtocol.repositoryLeaseRenew(requireAgent(caller).node, body),
+  );
+  registry.add(agent.repositoryLeaseRelease, async ({ agent: caller, body }) => {
+    await agentProtocol.repositoryLeaseRelease(requireAgent(caller).node, body);
+    return { status: 'ok' as const };
+  });
   registry.add(agent.artifactUpload, async ({ agent: caller, params, request }) => {
     const header = (name: string) => {
       const value = request.headers[name];

@@ -69,6 +69,12 @@ export const createReplicationService = (deps: ReplicationServiceDeps) => {
   const checkRequest = async (record: RecordRow | undefined, destTargetId: number) => {
     if (record?.status !== 'success')
       throw new AppError('REPLICATION_SOURCE_INVALID', 'Only a successful backup can be replicated');
+    // A snapshot object alone restores nothing: its chunks live in packs shared with other runs.
+    if (record.backupKind === 'repository')
+      throw new AppError(
+        'REPLICATION_SOURCE_INVALID',
+        'A repository snapshot cannot be copied on its own: give the task several storage targets instead (each keeps its own repository)',
+      );
     const { reachable, onAgentDisk } = await partitionCopies(deps.targets, copiesOf(record));
     if (reachable.length === 0 && onAgentDisk.length > 0)
       throw new AppError(

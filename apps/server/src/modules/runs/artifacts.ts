@@ -118,9 +118,10 @@ export const removeRecordCopies = async (
   targets: TargetAccess,
   agentDisks: AgentDiskAccess | undefined,
   record: Parameters<typeof copiesOf>[0] & { nodeId: number },
+  prune?: CopyPruner,
 ): Promise<string[]> => {
   const { reachable, onAgentDisk } = await partitionCopies(targets, copiesOf(record));
-  const problems = await deleteCopies(targets, reachable);
+  const problems = await deleteCopies(targets, reachable, prune);
   for (const copy of onAgentDisk) {
     try {
       if (agentDisks === undefined) throw new Error('no agent can be reached from this master');
@@ -133,6 +134,15 @@ export const removeRecordCopies = async (
   }
   return problems;
 };
+
+/** Prunes the repository a deleted copy belonged to (repository snapshots only). */
+export interface CopyPruner {
+  applies(copy: ArtifactCopy): boolean;
+  run(storageTargetId: number, backend: StorageBackend): Promise<unknown>;
+}
+
+/** Marks the problem of a copy whose snapshot went but whose repository could not be pruned. */
+export const REPOSITORY_PRUNE_FAILED = 'repository prune failed';
 
 /** Runs `use` with an opened backend and always closes it. */
 export const withBackend = async <T>(
@@ -155,12 +165,21 @@ export const withBackend = async <T>(
 export const deleteCopies = async (
   targets: TargetAccess,
   copies: readonly ArtifactCopy[],
+  prune?: CopyPruner,
 ): Promise<string[]> => {
   const problems: string[] = [];
   for (const copy of copies) {
     try {
       await withBackend(targets, copy.storageTargetId, async ({ backend }) => {
         await backend.delete(copy.storagePath);
+        if (prune !== undefined && prune.applies(copy)) {
+          try {
+            await prune.run(copy.storageTargetId, backend);
+          } catch (error) {
+            throw new Error(`${REPOSITORY_PRUNE_FAILED}: ${messageOf(error)}`, { cause: error });
+          }
+          return;
+        }
         const directory = path.posix.dirname(copy.storagePath);
         if (directory !== '.' && directory !== '')
           await backend.removeEmptyDirs(directory).catch(() => undefined);

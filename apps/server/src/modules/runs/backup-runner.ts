@@ -35,6 +35,7 @@ import { isWithinWindows, parseWindowsLenient } from '../tasks/maintenance-windo
 import {
   removeRecordCopies,
   targetIdsOf,
+  type CopyPruner,
   type AgentDiskAccess,
   type OpenedTarget,
   type TargetAccess,
@@ -42,6 +43,8 @@ import {
 } from './artifacts.ts';
 import { localLimitsOf, type LocalLimitsDeps } from './local-limits.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
+import type { RepositoryLeases } from './repository-leases.ts';
+import { runRepositoryBackup } from './repository-records.ts';
 import { selectForDeletion } from './retention.ts';
 import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
 import { Semaphore } from './semaphore.ts';
@@ -81,6 +84,10 @@ export interface BackupRunnerDeps extends LocalLimitsDeps {
   metrics?: RunMetrics;
   /** Where runs execute (cluster); without it every run is local with node id 0. */
   placement?: RunPlacement;
+  /** Write leases of repositories (repository-mode runs and prunes). */
+  repositoryLeases: RepositoryLeases;
+  /** Prunes repositories after retention deleted their snapshots. */
+  repositoryPruner?: CopyPruner;
 }
 
 export type Placement =
@@ -379,7 +386,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     for (const id of doomed) {
       const record = records.find((candidate) => candidate.id === id);
       if (record === undefined) continue;
-      const problems = await removeRecordCopies(deps.targets, deps.placement, record);
+      const problems = await removeRecordCopies(deps.targets, deps.placement, record, deps.repositoryPruner);
       if (problems.length > 0) {
         note('warn', `retention kept record #${String(id)} for a later retry: ${problems.join('; ')}`);
         continue;
@@ -474,6 +481,77 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     return true;
   };
 
+  /** A repository-mode run (SPEC §3.14): deduplicated into each target's repository under its lease. */
+  const executeRepository = async (
+    task: BackupTaskRow,
+    recordId: number,
+    startedAt: Date,
+    opened: readonly OpenedTarget[],
+    usedBytes: ReadonlyMap<number, number>,
+    signal: AbortSignal,
+  ) => {
+    const log = (level: LogLevel, message: string) => hub.log(recordId, level, message);
+    const previous = (await repository.successfulRecords(task.id)).find(
+      (record) => record.backupKind === 'repository' && record.storagePath !== '',
+    );
+    const compression = (
+      ['zstd', 'gzip', 'none'].includes(task.compression) ? task.compression : 'zstd'
+    ) as Compression;
+    const sourceTotal = { bytes: 0 };
+    void estimateSourceBytes(sourcePathsOf(task), signal).then((bytes) => {
+      if (bytes !== null) sourceTotal.bytes = bytes;
+    });
+    const began = Date.now();
+    log(
+      'info',
+      `deduplicating repository mode${previous === undefined ? '' : ` (previous snapshot: record #${String(previous.id)})`}`,
+    );
+    const outcome = await runRepositoryBackup({
+      task,
+      recordId,
+      startedAt,
+      sourcePaths: sourcePathsOf(task),
+      excludePatterns: parseJson<string[]>(task.excludePatterns, []),
+      compression,
+      ...(task.encrypt === 1 ? { encryptionKey: deps.encryptionKey } : {}),
+      opened,
+      usedBytes,
+      ...(previous === undefined ? {} : { previous }),
+      holder: `master:${deps.runnerId}:record:${String(recordId)}`,
+      leases: deps.repositoryLeases,
+      signal,
+      log,
+      onProgress: ({ bytesRead, bytesUploaded }) => {
+        const seconds = Math.max(0.001, (Date.now() - began) / 1000);
+        hub.progress(recordId, {
+          bytesSent: bytesUploaded,
+          totalBytes: sourceTotal.bytes,
+          percent:
+            sourceTotal.bytes > 0 ? Math.min(99, Math.round((bytesRead / sourceTotal.bytes) * 1000) / 10) : 0,
+          speedBps: Math.round(bytesRead / seconds),
+          targetName: opened[0]?.target.name ?? '',
+        });
+      },
+    });
+    const { stats } = outcome;
+    log(
+      'info',
+      `repository: ${String(stats.logicalBytes)} bytes backed up, ${String(stats.newChunks)} new of ${String(stats.uniqueChunks)} chunks, ${String(stats.uploadedBytes)} bytes uploaded, ${String(stats.reusedBytes)} bytes already stored, ${String(stats.unchangedFiles)} unchanged files not read`,
+    );
+    hub.progress(
+      recordId,
+      {
+        bytesSent: stats.uploadedBytes,
+        totalBytes: stats.uploadedBytes,
+        percent: 100,
+        speedBps: 0,
+        targetName: opened[0]?.target.name ?? '',
+      },
+      true,
+    );
+    return outcome;
+  };
+
   const execute = async (
     task: BackupTaskRow,
     targetIds: number[],
@@ -514,132 +592,166 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
             'no storage target',
         );
 
-      const { artifact, baseRecordId } = await openSource(task, ctx, recordId);
-      const compression = (
-        ['zstd', 'gzip', 'none'].includes(task.compression) ? task.compression : 'zstd'
-      ) as Compression;
-      const encrypted = task.encrypt === 1;
-      let fileName = finalFileName(artifact.fileName, compression, encrypted);
-      let objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
-      // Names carry the second of the run: a second run within it would replace the first's
-      // object, and deleting either record would delete both. The record id makes it unique.
-      if (await repository.storagePathInUse(objectKey, recordId)) {
-        fileName = withRecordSuffix(fileName, recordId);
-        objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
-      }
-      // Written before any byte is uploaded: if this process dies, recovery knows what to remove.
-      await repository.updateRecord(recordId, { fileName, storagePath: objectKey });
-      const targets: BackupTarget[] = opened.map(({ target, backend }) => ({ name: target.name, backend }));
-      // Progress: file backups count raw archive bytes against the size of the source tree
-      // (summed beside the run); other sources count stored bytes against the last run's size.
-      const sourceTotal = { bytes: 0 };
-      let rawBytes = 0;
-      if (storageTypeLabel(task.type) === 'file') {
-        void estimateSourceBytes(sourcePathsOf(task), signal).then((bytes) => {
-          if (bytes !== null) sourceTotal.bytes = bytes;
-        });
-        artifact.stream.on('data', (chunk: Buffer) => {
-          rawBytes += chunk.length;
-        });
-      }
-      const estimate = previous?.fileSize ?? 0;
-      const result = await runBackupPipeline({
-        artifact,
-        compression,
-        ...(encrypted ? { encryptionKey: deps.encryptionKey } : {}),
-        targets,
-        objectKeyFor: () => objectKey,
-        signal,
-        log,
-        metadata: { taskId: String(task.id), recordId: String(recordId) },
-        uploadId: uploadIdOf(recordId),
-        ...(limits.bandwidthLimit === '' ? {} : { bandwidthLimit: limits.bandwidthLimit }),
-        ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
-        onProgress: (progress) => {
-          const total = progress.totalBytes ?? estimate;
-          const fraction =
-            sourceTotal.bytes > 0
-              ? Math.min(1, rawBytes / sourceTotal.bytes)
-              : total > 0
-                ? progress.bytesSent / total
-                : 0;
-          // The stored size, extrapolated from how much of the source is done when that is known.
-          const totalBytes =
-            sourceTotal.bytes > 0 && fraction > 0 ? Math.round(progress.bytesSent / fraction) : total;
-          hub.progress(recordId, {
-            bytesSent: progress.bytesSent,
-            totalBytes,
-            percent: Math.min(99, Math.round(fraction * 1000) / 10),
-            speedBps: progress.speedBps,
-            targetName: progress.targetName,
-          });
-        },
-      });
-      // The hard quota, now that the real size is known: a copy that does not fit is removed.
-      for (const [index, outcome] of result.targets.entries()) {
-        const opened_ = opened[index];
-        if (outcome.status !== 'success' || opened_ === undefined) continue;
-        const { quotaBytes, id } = opened_.target;
-        const usedBytes = targetSet.usedBytes.get(id) ?? 0;
-        if (quotaBytes > 0 && usedBytes + result.sizeBytes > quotaBytes) {
-          await opened_.backend.delete(result.objectKey).catch(() => undefined);
-          result.targets[index] = {
-            name: outcome.name,
-            status: 'failed',
-            error: `exceeds quota: ${String(usedBytes)} bytes used + ${String(result.sizeBytes)} bytes > quota ${String(quotaBytes)} bytes; the copy was removed`,
-          };
-        }
-      }
-      uploadResults = [
-        ...result.targets.map((outcome, index): UploadResult => {
-          const target = opened[index]?.target;
-          return {
-            storageTargetId: target?.id ?? 0,
-            storageTargetName: outcome.name,
-            status: outcome.status,
-            ...(outcome.status === 'success'
-              ? { storagePath: result.objectKey, fileSize: result.sizeBytes, transferMode: '' }
-              : { error: outcome.error ?? 'failed' }),
-          };
-        }),
-        ...uploadResults,
-      ];
-      // Keep the configured order in the stored results.
-      uploadResults.sort(
-        (a, b) => targetIds.indexOf(a.storageTargetId) - targetIds.indexOf(b.storageTargetId),
-      );
-      const primary = uploadResults.find((item) => item.status === 'success');
-      if (primary === undefined)
-        throw new Error(
-          uploadResults.map((item) => `${item.storageTargetName}: ${item.error ?? 'failed'}`).join('; '),
+      if (task.backupMode === 'repository' && storageTypeLabel(task.type) === 'file') {
+        const outcome = await executeRepository(
+          task,
+          recordId,
+          startedAt,
+          opened,
+          targetSet.usedBytes,
+          signal,
         );
-      hub.progress(
-        recordId,
-        {
-          bytesSent: result.sizeBytes,
-          totalBytes: result.sizeBytes,
-          percent: 100,
-          speedBps: 0,
-          targetName: primary.storageTargetName,
-        },
-        true,
-      );
-      if (result.summary !== undefined) log('info', result.summary);
-      const failures = uploadResults.filter((item) => item.status === 'failed');
-      for (const failure of failures)
-        log('warn', `${failure.storageTargetName} did not get a copy: ${failure.error ?? ''}`);
-      status = 'success';
-      storedBytes = result.sizeBytes;
-      Object.assign(patch, {
-        fileName: result.fileName,
-        fileSize: result.sizeBytes,
-        checksum: result.sha256,
-        storagePath: result.objectKey,
-        storageTargetId: primary.storageTargetId,
-        backupKind: result.backupKind,
-        baseRecordId: result.backupKind === 'differential' ? baseRecordId : 0,
-        manifest: result.manifest === undefined ? '' : encodeManifest(result.manifest),
-      });
+        uploadResults = [...outcome.uploadResults, ...uploadResults].sort(
+          (a, b) => targetIds.indexOf(a.storageTargetId) - targetIds.indexOf(b.storageTargetId),
+        );
+        const primary = uploadResults.find((item) => item.status === 'success');
+        if (primary === undefined)
+          throw new Error(
+            uploadResults.map((item) => `${item.storageTargetName}: ${item.error ?? 'failed'}`).join('; '),
+          );
+        for (const failure of uploadResults.filter((item) => item.status === 'failed'))
+          log('warn', `${failure.storageTargetName} did not get a snapshot: ${failure.error ?? ''}`);
+        status = 'success';
+        storedBytes = outcome.stats.uploadedBytes;
+        Object.assign(patch, {
+          fileName: outcome.result.fileName,
+          fileSize: outcome.result.logicalBytes,
+          checksum: primary.checksum ?? '',
+          storagePath: outcome.result.snapshotKey,
+          storageTargetId: primary.storageTargetId,
+          backupKind: 'repository',
+          baseRecordId: 0,
+          manifest: encodeManifest(outcome.manifest),
+          repositoryStats: JSON.stringify(outcome.stats),
+        });
+      } else {
+        const { artifact, baseRecordId } = await openSource(task, ctx, recordId);
+        const compression = (
+          ['zstd', 'gzip', 'none'].includes(task.compression) ? task.compression : 'zstd'
+        ) as Compression;
+        const encrypted = task.encrypt === 1;
+        let fileName = finalFileName(artifact.fileName, compression, encrypted);
+        let objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
+        // Names carry the second of the run: a second run within it would replace the first's
+        // object, and deleting either record would delete both. The record id makes it unique.
+        if (await repository.storagePathInUse(objectKey, recordId)) {
+          fileName = withRecordSuffix(fileName, recordId);
+          objectKey = masterObjectKey(storageTypeLabel(task.type), startedAt, fileName);
+        }
+        // Written before any byte is uploaded: if this process dies, recovery knows what to remove.
+        await repository.updateRecord(recordId, { fileName, storagePath: objectKey });
+        const targets: BackupTarget[] = opened.map(({ target, backend }) => ({ name: target.name, backend }));
+        // Progress: file backups count raw archive bytes against the size of the source tree
+        // (summed beside the run); other sources count stored bytes against the last run's size.
+        const sourceTotal = { bytes: 0 };
+        let rawBytes = 0;
+        if (storageTypeLabel(task.type) === 'file') {
+          void estimateSourceBytes(sourcePathsOf(task), signal).then((bytes) => {
+            if (bytes !== null) sourceTotal.bytes = bytes;
+          });
+          artifact.stream.on('data', (chunk: Buffer) => {
+            rawBytes += chunk.length;
+          });
+        }
+        const estimate = previous?.fileSize ?? 0;
+        const result = await runBackupPipeline({
+          artifact,
+          compression,
+          ...(encrypted ? { encryptionKey: deps.encryptionKey } : {}),
+          targets,
+          objectKeyFor: () => objectKey,
+          signal,
+          log,
+          metadata: { taskId: String(task.id), recordId: String(recordId) },
+          uploadId: uploadIdOf(recordId),
+          ...(limits.bandwidthLimit === '' ? {} : { bandwidthLimit: limits.bandwidthLimit }),
+          ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
+          onProgress: (progress) => {
+            const total = progress.totalBytes ?? estimate;
+            const fraction =
+              sourceTotal.bytes > 0
+                ? Math.min(1, rawBytes / sourceTotal.bytes)
+                : total > 0
+                  ? progress.bytesSent / total
+                  : 0;
+            // The stored size, extrapolated from how much of the source is done when that is known.
+            const totalBytes =
+              sourceTotal.bytes > 0 && fraction > 0 ? Math.round(progress.bytesSent / fraction) : total;
+            hub.progress(recordId, {
+              bytesSent: progress.bytesSent,
+              totalBytes,
+              percent: Math.min(99, Math.round(fraction * 1000) / 10),
+              speedBps: progress.speedBps,
+              targetName: progress.targetName,
+            });
+          },
+        });
+        // The hard quota, now that the real size is known: a copy that does not fit is removed.
+        for (const [index, outcome] of result.targets.entries()) {
+          const opened_ = opened[index];
+          if (outcome.status !== 'success' || opened_ === undefined) continue;
+          const { quotaBytes, id } = opened_.target;
+          const usedBytes = targetSet.usedBytes.get(id) ?? 0;
+          if (quotaBytes > 0 && usedBytes + result.sizeBytes > quotaBytes) {
+            await opened_.backend.delete(result.objectKey).catch(() => undefined);
+            result.targets[index] = {
+              name: outcome.name,
+              status: 'failed',
+              error: `exceeds quota: ${String(usedBytes)} bytes used + ${String(result.sizeBytes)} bytes > quota ${String(quotaBytes)} bytes; the copy was removed`,
+            };
+          }
+        }
+        uploadResults = [
+          ...result.targets.map((outcome, index): UploadResult => {
+            const target = opened[index]?.target;
+            return {
+              storageTargetId: target?.id ?? 0,
+              storageTargetName: outcome.name,
+              status: outcome.status,
+              ...(outcome.status === 'success'
+                ? { storagePath: result.objectKey, fileSize: result.sizeBytes, transferMode: '' }
+                : { error: outcome.error ?? 'failed' }),
+            };
+          }),
+          ...uploadResults,
+        ];
+        // Keep the configured order in the stored results.
+        uploadResults.sort(
+          (a, b) => targetIds.indexOf(a.storageTargetId) - targetIds.indexOf(b.storageTargetId),
+        );
+        const primary = uploadResults.find((item) => item.status === 'success');
+        if (primary === undefined)
+          throw new Error(
+            uploadResults.map((item) => `${item.storageTargetName}: ${item.error ?? 'failed'}`).join('; '),
+          );
+        hub.progress(
+          recordId,
+          {
+            bytesSent: result.sizeBytes,
+            totalBytes: result.sizeBytes,
+            percent: 100,
+            speedBps: 0,
+            targetName: primary.storageTargetName,
+          },
+          true,
+        );
+        if (result.summary !== undefined) log('info', result.summary);
+        const failures = uploadResults.filter((item) => item.status === 'failed');
+        for (const failure of failures)
+          log('warn', `${failure.storageTargetName} did not get a copy: ${failure.error ?? ''}`);
+        status = 'success';
+        storedBytes = result.sizeBytes;
+        Object.assign(patch, {
+          fileName: result.fileName,
+          fileSize: result.sizeBytes,
+          checksum: result.sha256,
+          storagePath: result.objectKey,
+          storageTargetId: primary.storageTargetId,
+          backupKind: result.backupKind,
+          baseRecordId: result.backupKind === 'differential' ? baseRecordId : 0,
+          manifest: result.manifest === undefined ? '' : encodeManifest(result.manifest),
+        });
+      }
     } catch (error) {
       status = 'failed';
       errorMessage = signal.aborted ? `cancelled: ${messageOf(signal.reason)}` : messageOf(error);

@@ -6,8 +6,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import {
+  loadSnapshot,
   openArtifact,
   restoreFiles,
+  restoreFromRepository,
   restoreMongodb,
   restoreMysql,
   restorePostgresql,
@@ -22,7 +24,14 @@ import { toIso, type Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { AppError } from '../../lib/errors.ts';
-import { copiesOf, openFirstReadableCopy, partitionCopies, type TargetAccess } from './artifacts.ts';
+import {
+  copiesOf,
+  openFirstReadableCopy,
+  partitionCopies,
+  type OpenedTarget,
+  type TargetAccess,
+} from './artifacts.ts';
+import { isRepositoryRecord, repositoryStatsOf, snapshotChecksumOf } from './repository-records.ts';
 import { connectionOf, sourcePathsOf } from './backup-runner.ts';
 import { localLimitsOf, type LocalLimitsDeps } from './local-limits.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
@@ -108,6 +117,49 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
       },
     );
     return { ...opened, artifactName };
+  };
+
+  /**
+   * A repository snapshot restored from the first copy that can be read; a copy whose snapshot or
+   * index cannot be loaded is skipped before anything is written, a failure while writing is final.
+   */
+  const restoreRepositoryCopy = async (
+    record: RecordRow,
+    ctx: SourceContext,
+    options: { sourcePaths: string[]; targetPath?: string; selectedPaths?: string[] },
+  ) => {
+    const encrypted = repositoryStatsOf(record)?.encrypted === true;
+    const problems: string[] = [];
+    for (const copy of await reachableCopies(record)) {
+      let opened: OpenedTarget | undefined;
+      const checksum = snapshotChecksumOf(record, copy.storageTargetId);
+      const key = encrypted ? { encryptionKey: deps.encryptionKey } : {};
+      try {
+        opened = await deps.targets.openBackend(copy.storageTargetId, { allowDisabled: true });
+        await loadSnapshot(opened.backend, copy.storagePath, { checksum, ...key, signal: ctx.signal });
+      } catch (error) {
+        await opened?.backend.close().catch(() => undefined);
+        problems.push(
+          `${opened?.target.name ?? `target #${String(copy.storageTargetId)}`}: ${messageOf(error)}`,
+        );
+        continue;
+      }
+      try {
+        ctx.log('info', `reading repository snapshot from ${opened.target.name}`);
+        return await restoreFromRepository({
+          backend: opened.backend,
+          snapshotKey: copy.storagePath,
+          checksum,
+          ...key,
+          signal: ctx.signal,
+          log: ctx.log,
+          ...options,
+        });
+      } finally {
+        await opened.backend.close().catch(() => undefined);
+      }
+    }
+    throw new Error(problems.length === 0 ? 'the record has no stored copy' : problems.join('; '));
   };
 
   const restoreDatabase = async (
@@ -239,7 +291,14 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
       workDir = await mkdtemp(path.join(deps.tempDir, 'restore-'));
       const ctx: SourceContext = { signal, log, workDir, now: startedAt, spawn, env: deps.childEnv };
       const chain = await chainOf(record);
-      if (task.type === 'file') {
+      if (task.type === 'file' && isRepositoryRecord(record)) {
+        const result = await restoreRepositoryCopy(record, ctx, {
+          sourcePaths: sourcePathsOf(task),
+          ...(options.targetPath === '' ? {} : { targetPath: options.targetPath }),
+          ...(options.selectedPaths.length === 0 ? {} : { selectedPaths: options.selectedPaths }),
+        });
+        log('info', `restored into ${result.destination}: ${result.summary}`);
+      } else if (task.type === 'file') {
         const opened = [];
         try {
           for (const element of chain)

@@ -1,3 +1,5 @@
+import { createRepositoryPruner } from './repository-records.ts';
+import { createLeasesRepository, createRepositoryLeases } from './repository-leases.ts';
 import type { Logger } from 'pino';
 import { masterAgentKeyPair, type RetryPolicy } from '@backupx/engine';
 import type { Clock } from '../../lib/clock.ts';
@@ -44,10 +46,21 @@ const ORPHAN_SWEEP_MS = 30_000;
 /** Backups, restores and their records: builds the pieces and the background sweep. */
 export const createRunsModule = (deps: RunsModuleDeps) => {
   const repository = createRunsRepository(deps.db);
+  const repositoryLeases = createRepositoryLeases({
+    leases: createLeasesRepository(deps.db),
+    clock: deps.clock,
+  });
   const backupHub = new LogHub(deps.clock);
   const restoreHub = new LogHub(deps.clock);
+  const repositoryPruner = createRepositoryPruner(
+    repositoryLeases,
+    deps.encryptionKey,
+    `master:${deps.runnerId}`,
+  );
   const shared = {
     repository,
+    repositoryLeases,
+    repositoryPruner,
     targets: deps.targets,
     secretBox: deps.secretBox,
     encryptionKey: deps.encryptionKey,
@@ -78,6 +91,8 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
   });
   const runs = createRunsService({
     repository,
+    repositoryPruner,
+    encryptionKey: deps.encryptionKey,
     tasks: deps.tasks,
     backups,
     restores,
@@ -95,6 +110,7 @@ export const createRunsModule = (deps: RunsModuleDeps) => {
   let sweep: NodeJS.Timeout | undefined;
   return {
     runs,
+    repositoryLeases,
     backups,
     restores,
     repository,

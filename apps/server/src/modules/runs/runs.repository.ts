@@ -32,6 +32,7 @@ const recordColumns = [
   'backupRecords.storagePath',
   'backupRecords.storageTransferMode',
   'backupRecords.storageUploadResults',
+  'backupRecords.repositoryStats',
   'backupRecords.durationSeconds',
   'backupRecords.locked',
   'backupRecords.backupKind',

@@ -1,3 +1,4 @@
+import { isRepositoryRecord, openRepositoryExport, repositoryStatsOf } from './repository-records.ts';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -26,6 +27,8 @@ import {
   parseUploadResults,
   partitionCopies,
   removeRecordCopies,
+  REPOSITORY_PRUNE_FAILED,
+  type CopyPruner,
   targetIdsOf,
   withBackend,
   type TargetAccess,
@@ -39,6 +42,10 @@ import type { RecordFilter, RecordRow, RestoreRow, RunsRepository } from './runs
 
 export interface RunsServiceDeps {
   repository: RunsRepository;
+  /** Prunes a repository after one of its snapshots was deleted. */
+  repositoryPruner?: CopyPruner;
+  /** Reads encrypted repository snapshots (downloads of repository records). */
+  encryptionKey: Buffer;
   tasks: TaskReader;
   backups: BackupRunner;
   restores: RestoreRunner;
@@ -82,6 +89,7 @@ const toSummary = (row: RecordRow): RecordSummary => ({
   backupKind: row.backupKind as RecordSummary['backupKind'],
   baseRecordId: row.baseRecordId,
   hasContents: row.status === 'success' && (row.hasManifest === 1 || row.backupKind === 'differential'),
+  repositoryStats: repositoryStatsOf(row),
 });
 
 const toRestoreSummary = (row: RestoreRow): RestoreSummary => ({
@@ -155,7 +163,12 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           `${String(dependents)} differential backup(s) depend on record ${String(id)}; delete them first`,
         );
     }
-    const problems = await removeRecordCopies(deps.targets, deps.placement, row);
+    const problems = await removeRecordCopies(deps.targets, deps.placement, row, deps.repositoryPruner);
+    if (problems.some((problem) => problem.includes(REPOSITORY_PRUNE_FAILED)))
+      throw new AppError(
+        'BACKUP_REPOSITORY_PRUNE_FAILED',
+        `The snapshot was deleted but its repository could not be pruned, the record is kept for a retry: ${problems.join('; ')}`,
+      );
     if (problems.length > 0)
       throw new AppError(
         'BACKUP_ARTIFACT_UNAVAILABLE',
@@ -365,6 +378,18 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           'BACKUP_RECORD_CROSS_NODE_LOCAL_DISK',
           `Backup record ${String(id)} is on the local disk of node #${String(row.nodeId)}; only its agent can read it (restore it on that node)`,
         );
+      if (isRepositoryRecord(row)) {
+        // A snapshot alone restores nothing: the download is the snapshot as a plain tar.
+        try {
+          const exported = await openRepositoryExport(deps.targets, reachable, row, deps.encryptionKey);
+          return { ...exported, fileName: `backupx-record-${String(id)}.tar` };
+        } catch (error) {
+          throw new AppError(
+            'BACKUP_ARTIFACT_UNAVAILABLE',
+            `No copy of record ${String(id)} could be read: ${messageOf(error)}`,
+          );
+        }
+      }
       try {
         const opened = await openFirstReadableCopy(deps.targets, reachable, (backend, copy) =>
           backend.get(copy.storagePath),
@@ -438,7 +463,7 @@ export const createRunsService = (deps: RunsServiceDeps) => {
           continue;
         }
         const copies = copiesOf(row);
-        const problems = await removeRecordCopies(deps.targets, deps.placement, row);
+        const problems = await removeRecordCopies(deps.targets, deps.placement, row, deps.repositoryPruner);
         removedFiles += copies.length - problems.length;
         if (problems.length > 0)
           deps.logger.warn({ recordId: row.id, problems }, 'could not delete some copies of a deleted task');

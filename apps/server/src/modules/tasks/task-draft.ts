@@ -260,12 +260,22 @@ export const checkShape = (draft: TaskDraft): void => {
       );
   }
   if (draft.backupMode === 'repository') {
-    throw new AppError(
-      'BACKUP_TASK_REPOSITORY_UNSUPPORTED',
-      draft.type === 'file'
-        ? 'Repository (deduplicated) mode is not available yet; use full or differential'
-        : `Repository mode is for file tasks only, not ${draft.type}`,
-    );
+    if (draft.type !== 'file')
+      throw new AppError(
+        'BACKUP_TASK_REPOSITORY_UNSUPPORTED',
+        `Repository mode is for file tasks only, not ${draft.type}`,
+      );
+    // A replica of a snapshot object without its packs would restore nothing.
+    if (draft.replicationTargetIds.length > 0)
+      throw new AppError(
+        'BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED',
+        'A repository-mode task cannot have replication targets: select several storage targets instead (each keeps its own repository)',
+      );
+    if (draft.encrypt && draft.nodePoolTag !== '')
+      throw new AppError(
+        'BACKUP_TASK_REPOSITORY_REMOTE_ENCRYPT_UNSUPPORTED',
+        'An encrypted repository-mode task runs on the master only: the repository key never leaves the master. Turn encryption off or remove the node pool tag',
+      );
   }
 
   if (draft.tags.join(',').length > TAGS_MAX_CHARS)

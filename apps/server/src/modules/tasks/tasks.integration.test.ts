@@ -194,6 +194,7 @@ describe.each(dialects)('backup tasks on %s', (dialect) => {
       startedAt: now,
       completedAt: now,
       keyEnvelope: '',
+      repositoryStats: '',
       createdAt: now,
       updatedAt: now,
       ...overrides,
@@ -715,11 +716,16 @@ describe.each(dialects)('backup tasks on %s', (dialect) => {
       [fileTask({ replicationTargetIds: [targets.a] }), 400, 'BACKUP_STORAGE_TARGET_INVALID', /primary/],
       [fileTask({ nodeId: 5 }), 400, 'BACKUP_TASK_INVALID', /node 5 does not exist/],
       [pgTask({ backupMode: 'differential' }), 400, 'BACKUP_TASK_DIFF_UNSUPPORTED'],
+      [pgTask({ backupMode: 'repository' }), 400, 'BACKUP_TASK_REPOSITORY_UNSUPPORTED', /file tasks only/],
       [
-        fileTask({ backupMode: 'repository' }),
+        fileTask({ backupMode: 'repository', replicationTargetIds: [targets.b] }),
         400,
-        'BACKUP_TASK_REPOSITORY_UNSUPPORTED',
-        /not available yet/,
+        'BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED',
+      ],
+      [
+        fileTask({ backupMode: 'repository', encrypt: true, nodePoolTag: 'edge' }),
+        400,
+        'BACKUP_TASK_REPOSITORY_REMOTE_ENCRYPT_UNSUPPORTED',
       ],
       [fileTask({ nodeId: 1, nodePoolTag: 'edge' }), 400, 'BACKUP_TASK_INVALID', /alternatives/],
       [

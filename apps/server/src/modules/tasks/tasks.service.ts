@@ -53,6 +53,13 @@ export interface TasksServiceDeps {
 
 export type TasksService = ReturnType<typeof createTasksService>;
 
+/** The repository key never leaves the master, so an agent cannot write an encrypted repository. */
+const remoteEncryptedRepository = () =>
+  new AppError(
+    'BACKUP_TASK_REPOSITORY_REMOTE_ENCRYPT_UNSUPPORTED',
+    'An encrypted repository-mode task runs on the master only: the repository key never leaves the master. Turn encryption off or choose the master',
+  );
+
 export const createTasksService = (deps: TasksServiceDeps) => {
   const { tasksRepository, scheduler, audit, secretBox, clock, logger } = deps;
 
@@ -134,6 +141,8 @@ export const createTasksService = (deps: TasksServiceDeps) => {
           'BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED',
           'Differential backups run on the master only: choose the master or turn differential mode off',
         );
+      if (!node.isLocal && draft.backupMode === 'repository' && draft.encrypt)
+        throw remoteEncryptedRepository();
     }
 
     const holder = await tasksRepository.findIdByName(draft.name);

@@ -16,11 +16,13 @@ import {
   openArtifact,
   readHead,
   restoreFiles,
+  restoreFromRepository,
   spoolArtifact,
   sqliteTableCounts,
   verifyDatabaseArtifact,
   verifySaphanaTar,
   verifySqliteArtifact,
+  verifyRepository,
   verifyTar,
   type DatabaseConnection,
   type SourceContext,
@@ -37,6 +39,7 @@ import {
 } from '../runs/artifacts.ts';
 import { connectionOf, sourcePathsOf } from '../runs/backup-runner.ts';
 import type { LogLevel } from '../runs/log-hub.ts';
+import { isRepositoryRecord, repositoryStatsOf, snapshotChecksumOf } from '../runs/repository-records.ts';
 import type { RecordRow, RunsRepository } from '../runs/runs.repository.ts';
 
 export interface DrillDeps {
@@ -232,6 +235,75 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     return comparison.summary;
   };
 
+  /**
+   * Repository snapshots (SPEC §8.3 step 3): quick reads the snapshot and every chunk it
+   * references once (ids recomputed); deep restores the snapshot into a scratch directory and
+   * compares it with the record's manifest.
+   */
+  const repositoryDrill = async (): Promise<string> => {
+    const encrypted = repositoryStatsOf(record)?.encrypted === true;
+    const checksum = snapshotChecksumOf(record, copy.storageTargetId);
+    const key = encrypted ? { encryptionKey: deps.encryptionKey } : {};
+    const opened = await deps.targets.openBackend(copy.storageTargetId, { allowDisabled: true });
+    try {
+      if (mode === 'quick') {
+        let verified;
+        try {
+          verified = await verifyRepository({
+            backend: opened.backend,
+            snapshotKey: copy.storagePath,
+            checksum,
+            ...key,
+            signal,
+          });
+        } catch (error) {
+          if (signal.aborted) throw error;
+          if (error instanceof EngineError && error.code === 'REPOSITORY_CHECKSUM_MISMATCH')
+            failCheck('checksum', messageOf(error));
+          return failCheck('structure', messageOf(error));
+        }
+        pass('checksum', `snapshot sha256 ${checksum || 'not recorded'}`);
+        const summary = `repository intact: ${String(verified.entries)} entries, ${String(verified.chunks)} unique chunks, ${bytesText(verified.bytes)} read and checked`;
+        pass('structure', summary);
+        return summary;
+      }
+      const scratch = path.join(workDir, 'restore');
+      await mkdir(scratch, { recursive: true, mode: 0o700 });
+      const started = performance.now();
+      try {
+        const restored = await restoreFromRepository({
+          backend: opened.backend,
+          snapshotKey: copy.storagePath,
+          checksum,
+          ...key,
+          signal,
+          log,
+          sourcePaths: sourcePathsOf(task),
+          targetPath: scratch,
+        });
+        rtoMs = performance.now() - started;
+        pass('checksum', `snapshot sha256 ${checksum || 'not recorded'}; every chunk's id recomputed`);
+        pass(
+          'restore',
+          `${String(restored.entries)} entries (${String(restored.files)} files, ${bytesText(restored.bytes)}) restored from the repository into a scratch directory in ${(rtoMs / 1000).toFixed(1)} s`,
+        );
+      } catch (error) {
+        if (signal.aborted) throw error;
+        if (error instanceof EngineError && error.code === 'REPOSITORY_CHECKSUM_MISMATCH')
+          failCheck('checksum', messageOf(error));
+        failCheck('restore', messageOf(error));
+      }
+      const manifest = decodeManifest(await deps.records.manifestOf(record.id));
+      const comparison = await compareTreeWithManifest(scratch, manifest, { signal });
+      if (comparison.mismatches.length > 0)
+        failCheck('manifest', `${comparison.summary}: ${comparison.mismatches.join('; ')}`.slice(0, 2000));
+      pass('manifest', comparison.summary);
+      return comparison.summary;
+    } finally {
+      await opened.backend.close().catch(() => undefined);
+    }
+  };
+
   const sqliteDrill = async (): Promise<string> => {
     const started = performance.now();
     const spooled = await spool();
@@ -357,7 +429,7 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     let summary: string;
     switch (type) {
       case 'file':
-        summary = await fileDrill();
+        summary = isRepositoryRecord(record) ? await repositoryDrill() : await fileDrill();
         break;
       case 'sqlite':
         summary = await sqliteDrill();

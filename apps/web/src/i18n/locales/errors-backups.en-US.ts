@@ -21,7 +21,15 @@ export const backupErrorsEnUS = {
   BACKUP_TASK_INVALID: 'The backup task is invalid. Check the schedule, sources and database fields.',
   BACKUP_STORAGE_TARGET_INVALID: 'Choose at least one existing storage target.',
   BACKUP_TASK_DIFF_UNSUPPORTED: 'Differential backups are available for file tasks only.',
+  BACKUP_TASK_REPOSITORY_REMOTE_ENCRYPT_UNSUPPORTED:
+    'An encrypted repository-mode task runs on the master only: the repository key never leaves the master.',
+  BACKUP_REPOSITORY_PRUNE_FAILED:
+    'The snapshot was deleted but the repository could not be pruned; the record is kept and the deletion will be retried.',
+  REPOSITORY_BUSY: 'Another writer is using this repository right now; try again when it is done.',
+  REPOSITORY_LEASE_LOST: 'The repository lease was lost to another writer; the run stopped.',
   BACKUP_TASK_REPOSITORY_UNSUPPORTED: 'Repository mode is available for file tasks only.',
+  BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED:
+    'Repository mode cannot be combined with replication targets. Remove them or choose another backup mode.',
   BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: 'Differential backups run on the master only.',
   BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED: 'Encrypted backups run on the master only.',
   BACKUP_TASK_ALREADY_RUNNING: 'A run of this task is still in progress.',

@@ -19,7 +19,14 @@ export const backupErrorsZhCN: Record<keyof typeof backupErrorsEnUS, string> = {
   BACKUP_TASK_INVALID: '备份任务无效，请检查调度、备份源和数据库字段。',
   BACKUP_STORAGE_TARGET_INVALID: '请至少选择一个存在的存储目标。',
   BACKUP_TASK_DIFF_UNSUPPORTED: '差异备份仅适用于文件任务。',
+  BACKUP_TASK_REPOSITORY_REMOTE_ENCRYPT_UNSUPPORTED:
+    '加密的仓库模式任务只能在主节点运行：仓库密钥不会离开主节点。',
+  BACKUP_REPOSITORY_PRUNE_FAILED: '快照已删除，但仓库清理失败；记录已保留，删除将会重试。',
+  REPOSITORY_BUSY: '另一个写入者正在使用该仓库，请稍后重试。',
+  REPOSITORY_LEASE_LOST: '仓库租约已被其他写入者取得，本次运行已停止。',
   BACKUP_TASK_REPOSITORY_UNSUPPORTED: '仓库模式仅适用于文件任务。',
+  BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED:
+    '仓库模式不能与复制目标同时使用，请移除复制目标或改用其他备份模式。',
   BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: '差异备份只能在 Master 上执行。',
   BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED: '加密备份只能在 Master 上执行。',
   BACKUP_TASK_ALREADY_RUNNING: '该任务仍有一次执行在进行中。',

@@ -43,6 +43,10 @@ export const recordsEnUS = {
       differential: 'Differential',
       repository: 'Repository',
     },
+    kindHelp: {
+      repository:
+        'A snapshot in a deduplicating repository: its data is stored as chunks shared with other runs of the task.',
+    },
     columns: {
       task: 'Task',
       file: 'Backup file',
@@ -67,6 +71,20 @@ export const recordsEnUS = {
       uploads: 'Upload results per storage target',
       target: 'Storage target',
       path: 'Path',
+      replicateRepository:
+        'A repository snapshot shares its chunks with other runs and cannot be copied on its own. Choose several storage targets in the task to keep more copies.',
+    },
+    dedup: {
+      title: 'Deduplication',
+      help: 'Content-defined chunks already in the repository are not uploaded again.',
+      logical: 'Logical size',
+      uploaded: 'Uploaded (new data)',
+      reused: 'Reused',
+      ratio: 'Deduplication ratio',
+      ratioValue: '{{percent}}% reused',
+      uniqueChunks: 'Unique chunks',
+      newChunks: 'New chunks',
+      unchangedFiles: 'Unchanged files skipped',
     },
     log: {
       title: 'Log',

@@ -44,6 +44,9 @@ export const recordsZhCN: DeepStrings<typeof recordsEnUS> = {
       differential: '差异',
       repository: '仓库',
     },
+    kindHelp: {
+      repository: '去重仓库中的一个快照：数据以数据块形式存储，并与该任务的其他备份共享。',
+    },
     columns: {
       task: '任务',
       file: '备份文件',
@@ -68,6 +71,20 @@ export const recordsZhCN: DeepStrings<typeof recordsEnUS> = {
       uploads: '各存储目标的上传结果',
       target: '存储目标',
       path: '路径',
+      replicateRepository:
+        '仓库快照与其他备份共享数据块，无法单独复制。如需多份副本，请在任务中选择多个存储目标。',
+    },
+    dedup: {
+      title: '去重统计',
+      help: '仓库中已有的内容分块不会重复上传。',
+      logical: '原始大小',
+      uploaded: '实际上传（新数据）',
+      reused: '复用数据',
+      ratio: '去重率',
+      ratioValue: '复用 {{percent}}%',
+      uniqueChunks: '唯一数据块',
+      newChunks: '新增数据块',
+      unchangedFiles: '跳过的未变更文件',
     },
     log: {
       title: '日志',

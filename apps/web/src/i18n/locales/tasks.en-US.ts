@@ -206,6 +206,8 @@ export const tasksEnUS = {
         'After each successful backup, a copy is made to each of these targets and checked against its SHA-256. For 3-2-1, keep at least two copies on two kinds of storage, one of them off this machine.',
       replicationTargetsPlaceholder: 'Optional: targets that receive a copy',
       noReplicationTargets: 'No other enabled storage target',
+      replicationTargetsRepositoryHint:
+        'Not available in deduplicating repository mode: its snapshots share chunks with earlier runs. Add several storage targets above to keep more copies.',
       upstreamTasks: 'Upstream tasks',
       upstreamTasksHelp:
         "When an upstream task's backup succeeds, this task starts. A failure stops the chain.",
@@ -219,7 +221,17 @@ export const tasksEnUS = {
       encryptRemoteHelp:
         "The agent seals each backup to this master's key: only the master can decrypt it, the node never holds the key. Keep the master's encryption key safe: without it these backups cannot be restored.",
       backupMode: 'Backup mode',
-      backupModeHelp: 'Differential backups store only what changed since the last full backup.',
+      modes: {
+        full: 'Full archive',
+        differential: 'Differential',
+        repository: 'Deduplicating repository',
+      },
+      modeHelp: {
+        full: 'Each run stores a complete, self-contained archive of the sources.',
+        differential: 'Each run stores only what changed since the last full backup.',
+        repository:
+          'Content-defined chunks are stored once; each run uploads only new data, and any snapshot can be restored.',
+      },
       diffFullInterval: 'Force a full backup every (days)',
       diffFullIntervalHelp: 'A new full backup starts a new chain.',
       retentionTitle: 'Retention',

@@ -206,6 +206,8 @@ export const tasksZhCN: DeepStrings<typeof tasksEnUS> = {
         '每次备份成功后，都会复制一份到这些目标，并与备份的 SHA-256 比对。按 3-2-1 原则，至少保留两份副本，位于两种存储上，其中一份不在本机。',
       replicationTargetsPlaceholder: '可选：接收副本的目标',
       noReplicationTargets: '没有其他已启用的存储目标',
+      replicationTargetsRepositoryHint:
+        '去重仓库模式不支持复制：其快照与之前的备份共享数据块。如需多份副本，请在上方选择多个存储目标。',
       upstreamTasks: '上游任务',
       upstreamTasksHelp: '上游任务备份成功后，将启动本任务。失败会中止整条链。',
       upstreamTasksPlaceholder: '可选：启动本任务的任务',
@@ -218,7 +220,16 @@ export const tasksZhCN: DeepStrings<typeof tasksEnUS> = {
       encryptRemoteHelp:
         'Agent 使用本 Master 的公钥封装每个备份：只有 Master 能解密，节点从不持有密钥。请妥善保管 Master 的加密密钥：丢失后这些备份将无法恢复。',
       backupMode: '备份模式',
-      backupModeHelp: '差异备份只保存自上次全量备份以来的变化。',
+      modes: {
+        full: '完整归档',
+        differential: '差异备份',
+        repository: '去重仓库',
+      },
+      modeHelp: {
+        full: '每次执行都保存一份完整、独立的源数据归档。',
+        differential: '每次执行只保存自上次全量备份以来的变化。',
+        repository: '按内容分块，相同数据只存一份；每次只上传新增数据，可恢复任意快照。',
+      },
       diffFullInterval: '强制全量备份间隔（天）',
       diffFullIntervalHelp: '新的全量备份会开始新的备份链。',
       retentionTitle: '保留策略',

@@ -1,7 +1,8 @@
 /**
- * One backup record: descriptions, the 3-2-1 posture with a drill per copy, per-target upload
- * results, the live log (SSE while running) and the actions download, contents, restore, verify,
- * replicate to another target, lock/unlock and delete.
+ * One backup record: descriptions, the deduplication figures of a repository run, the 3-2-1
+ * posture with a drill per copy, per-target upload results, the live log (SSE while running) and
+ * the actions download, contents, restore, verify, replicate to another target, lock/unlock and
+ * delete.
  */
 import { useState } from 'react';
 import {
@@ -44,6 +45,7 @@ import { useDrill } from '../verification/useDrill.tsx';
 import { LiveLog } from './LiveLog.tsx';
 import { PostureSection } from './PostureSection.tsx';
 import { ReplicateModal } from './ReplicateModal.tsx';
+import { RepositoryStatsSection } from './RepositoryStatsSection.tsx';
 import { BackupKindTag, LockedTag, RunStatusTag, TaskTypeTag } from './recordUi.tsx';
 import type { useRecordActions } from './useRecordActions.tsx';
 
@@ -160,7 +162,7 @@ export function RecordDetailDrawer({
       children: (
         <Space size={6} wrap>
           <RunStatusTag status={item.status} testId="record-detail-status" />
-          <BackupKindTag kind={item.backupKind} />
+          <BackupKindTag kind={item.backupKind} testId="record-detail-kind" />
           {item.locked ? <LockedTag testId="record-detail-locked" /> : null}
         </Space>
       ),
@@ -210,6 +212,8 @@ export function RecordDetailDrawer({
 
   const footerActions = (item: RecordDetail) => {
     const success = item.status === 'success';
+    // A repository snapshot is not a self-contained object a replica could copy (SPEC §3.14).
+    const isRepository = item.backupKind === 'repository';
     return (
       <Flex gap={8} wrap>
         <Button
@@ -274,10 +278,12 @@ export function RecordDetailDrawer({
                 />
               </Dropdown>
             </Space.Compact>
-            <Tooltip title={t('replication.replicateHelp')}>
+            <Tooltip
+              title={isRepository ? t('records.detail.replicateRepository') : t('replication.replicateHelp')}
+            >
               <Button
                 icon={<CopyOutlined />}
-                disabled={!success}
+                disabled={!success || isRepository}
                 onClick={() => setReplicating(true)}
                 data-testid="record-replicate"
               >
@@ -361,6 +367,9 @@ export function RecordDetailDrawer({
             styles={{ label: { width: 130, whiteSpace: 'nowrap' }, content: { minWidth: 185 } }}
             style={{ marginBottom: 24 }}
           />
+          {record.backupKind === 'repository' && record.repositoryStats ? (
+            <RepositoryStatsSection stats={record.repositoryStats} />
+          ) : null}
           {record.posture ? (
             <PostureSection
               posture={record.posture}

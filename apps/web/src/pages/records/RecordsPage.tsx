@@ -148,7 +148,7 @@ export function RecordsPage() {
           <Flex gap={4} wrap>
             <RunStatusTag status={record.status} testId={`record-status-${String(record.id)}`} />
             {record.locked ? <LockedTag testId={`record-locked-${String(record.id)}`} /> : null}
-            <BackupKindTag kind={record.backupKind} />
+            <BackupKindTag kind={record.backupKind} testId={`record-kind-${String(record.id)}`} />
             <RecordNodeTag nodeId={record.nodeId} testId={`record-node-${String(record.id)}`} />
           </Flex>
         </Flex>

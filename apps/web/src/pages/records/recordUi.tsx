@@ -11,7 +11,7 @@ import {
   SyncOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import type { RecordStatus, TaskType } from '@backupx/contract';
+import type { RecordStatus, RecordSummary, TaskType } from '@backupx/contract';
 import { formatBytes } from '../../lib/format.ts';
 
 const statusColors: Record<RecordStatus, string> = {
@@ -86,14 +86,29 @@ export function TaskTypeTag({ type }: { type: string }) {
   );
 }
 
-/** Full / differential / repository. */
-export function BackupKindTag({ kind }: { kind: 'full' | 'differential' | 'repository' }) {
+type BackupKind = RecordSummary['backupKind'];
+
+const kindColors: Record<BackupKind, string> = {
+  full: 'default',
+  differential: 'purple',
+  repository: 'cyan',
+};
+
+/** Full / differential / repository (a deduplicated snapshot; its tooltip says so). */
+export function BackupKindTag({ kind, testId }: { kind: BackupKind; testId?: string }) {
   const { t } = useTranslation();
-  return (
-    <Tag color={kind === 'full' ? 'default' : 'purple'} variant="filled" style={{ marginInlineEnd: 0 }}>
+  const tag = (
+    <Tag
+      color={kindColors[kind]}
+      variant="filled"
+      data-testid={testId}
+      data-kind={kind}
+      style={{ marginInlineEnd: 0 }}
+    >
       {t(`records.kind.${kind}`)}
     </Tag>
   );
+  return kind === 'repository' ? <Tooltip title={t('records.kindHelp.repository')}>{tag}</Tooltip> : tag;
 }
 
 /** Legal hold marker. */

@@ -48,6 +48,8 @@ import { CronInput } from './CronInput.tsx';
 import { DirectoryPicker } from './DirectoryPicker.tsx';
 import { RunOnFields } from './RunOnFields.tsx';
 import {
+  allowsReplication,
+  backupModes,
   bodyFromValues,
   defaultPorts,
   defaultTaskValues,
@@ -61,7 +63,7 @@ import {
   valuesFromDetail,
   withoutPrimaries,
 } from './taskForm.ts';
-import type { TaskFormValues } from './taskForm.ts';
+import type { BackupMode, TaskFormValues } from './taskForm.ts';
 
 /** Shared with the storage targets page (same list, same cache). */
 export const storageTargetsQueryKey = ['storage-targets', 'list'] as const;
@@ -186,6 +188,11 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
       })),
     [targets.data, storageTargetIds, loadedTask, t],
   );
+  /**
+   * Repository tasks cannot have replication targets (the field is cleared and disabled). Before
+   * the form is mounted both values are undefined, which counts as "allowed".
+   */
+  const replicationAllowed = allowsReplication(type, backupMode);
   const upstreamOptions = useMemo(() => upstreamTaskOptions(tasks.data ?? [], taskId), [tasks.data, taskId]);
 
   /** A target chosen as a primary cannot stay a replication target. */
@@ -193,6 +200,10 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
     const current = (form.getFieldValue('replicationTargetIds') as number[] | undefined) ?? [];
     const kept = withoutPrimaries(current, primaries);
     if (kept.length !== current.length) form.setFieldValue('replicationTargetIds', kept);
+  };
+
+  const onBackupModeChange = (mode: BackupMode) => {
+    if (!allowsReplication('file', mode)) form.setFieldValue('replicationTargetIds', []);
   };
 
   const save = useMutation({
@@ -697,11 +708,16 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
       <Form.Item
         name="replicationTargetIds"
         label={t('tasks.form.replicationTargets')}
-        extra={t('tasks.form.replicationTargetsHelp')}
+        extra={
+          replicationAllowed
+            ? t('tasks.form.replicationTargetsHelp')
+            : t('tasks.form.replicationTargetsRepositoryHint')
+        }
       >
         <Select
           mode="multiple"
           allowClear
+          disabled={!replicationAllowed}
           loading={targets.isPending}
           options={replicaOptions}
           showSearch={{ optionFilterProp: 'label' }}
@@ -768,35 +784,36 @@ export function TaskFormDrawer({ open, taskId, onClose, onSaved }: TaskFormDrawe
         />
       ) : null}
       {type === 'file' ? (
-        <Row gutter={12}>
-          <Col xs={24} sm={12}>
-            <Form.Item
-              name="backupMode"
-              label={t('tasks.form.backupMode')}
-              extra={t('tasks.form.backupModeHelp')}
+        <>
+          <Form.Item name="backupMode" label={t('tasks.form.backupMode')}>
+            <Radio.Group
+              orientation="vertical"
+              onChange={(event) => onBackupModeChange(event.target.value as BackupMode)}
             >
-              <Radio.Group optionType="button" buttonStyle="solid">
-                <Radio.Button value="full">
-                  <span data-testid="task-mode-full">{t('tasks.mode.full')}</span>
-                </Radio.Button>
-                <Radio.Button value="differential">
-                  <span data-testid="task-mode-differential">{t('tasks.mode.differential')}</span>
-                </Radio.Button>
-              </Radio.Group>
-            </Form.Item>
-          </Col>
+              {backupModes.map((mode) => (
+                <Radio key={mode} value={mode}>
+                  <span data-testid={`task-mode-${mode}`}>{t(`tasks.form.modes.${mode}`)}</span>
+                  <Typography.Text type="secondary" style={{ display: 'block', fontSize: 13 }}>
+                    {t(`tasks.form.modeHelp.${mode}`)}
+                  </Typography.Text>
+                </Radio>
+              ))}
+            </Radio.Group>
+          </Form.Item>
           {backupMode === 'differential' ? (
-            <Col xs={24} sm={12}>
-              {numberField(
-                'diffFullIntervalDays',
-                t('tasks.form.diffFullInterval'),
-                t('tasks.form.diffFullIntervalHelp'),
-                1,
-                3650,
-              )}
-            </Col>
+            <Row gutter={12}>
+              <Col xs={24} sm={12}>
+                {numberField(
+                  'diffFullIntervalDays',
+                  t('tasks.form.diffFullInterval'),
+                  t('tasks.form.diffFullIntervalHelp'),
+                  1,
+                  3650,
+                )}
+              </Col>
+            </Row>
           ) : null}
-        </Row>
+        </>
       ) : null}
       <Divider titlePlacement="start" plain>
         {t('tasks.form.retentionTitle')}

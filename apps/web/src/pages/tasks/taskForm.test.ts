@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskDetail } from '@backupx/contract';
 import {
+  allowsReplication,
+  backupModes,
   bodyFromValues,
   defaultTaskValues,
+  effectiveBackupMode,
   matchesAllTags,
   parseTags,
   replicationTargetOptions,
@@ -126,6 +129,78 @@ describe('task form conversion', () => {
     expect('dbPassword' in body).toBe(false);
     const mysql = bodyFromValues({ ...values, type: 'mysql', dbNames: ['shop'], dbUser: 'root' }, 'create');
     expect(mysql).toMatchObject({ dbPort: 3306, dbPassword: '', backupMode: 'full', sourcePaths: [] });
+  });
+});
+
+describe('backup mode', () => {
+  const fileValues = {
+    ...defaultTaskValues(),
+    name: 'web',
+    sourcePaths: ['/var/www'],
+    storageTargetIds: [1, 2],
+  };
+
+  it('offers full, differential and repository, and defaults to full', () => {
+    expect(backupModes).toEqual(['full', 'differential', 'repository']);
+    expect(defaultTaskValues().backupMode).toBe('full');
+  });
+
+  it('round-trips a repository file task', () => {
+    const values = valuesFromDetail(
+      detail({ type: 'file', backupMode: 'repository', sourcePaths: ['/srv'], dbHost: '', dbName: '' }),
+    );
+    expect(values.backupMode).toBe('repository');
+    expect(bodyFromValues(values, 'edit')).toMatchObject({ type: 'file', backupMode: 'repository' });
+  });
+
+  it('forces full for every type but file', () => {
+    expect(valuesFromDetail(detail({ type: 'mysql', backupMode: 'repository' })).backupMode).toBe('full');
+    for (const type of ['mysql', 'postgresql', 'sqlite', 'saphana', 'mongodb'] as const) {
+      expect(effectiveBackupMode(type, 'repository')).toBe('full');
+      expect(effectiveBackupMode(type, 'differential')).toBe('full');
+      expect(bodyFromValues({ ...fileValues, type, backupMode: 'repository' }, 'create').backupMode).toBe(
+        'full',
+      );
+    }
+    expect(effectiveBackupMode('file', 'repository')).toBe('repository');
+  });
+
+  it('keeps repository mode on a remote node or a node pool', () => {
+    const values = { ...fileValues, backupMode: 'repository' as const };
+    expect(bodyFromValues({ ...values, runOn: 'node', nodeId: 7 }, 'create')).toMatchObject({
+      backupMode: 'repository',
+      nodeId: 7,
+    });
+    expect(bodyFromValues({ ...values, runOn: 'pool', nodePoolTag: 'eu' }, 'create')).toMatchObject({
+      backupMode: 'repository',
+      nodePoolTag: 'eu',
+    });
+    expect(
+      bodyFromValues({ ...fileValues, backupMode: 'differential', runOn: 'node', nodeId: 7 }, 'create')
+        .backupMode,
+    ).toBe('differential');
+  });
+
+  it('never sends replication targets with repository mode', () => {
+    expect(allowsReplication('file', 'repository')).toBe(false);
+    expect(allowsReplication('file', 'full')).toBe(true);
+    expect(allowsReplication('file', 'differential')).toBe(true);
+    // A non-file task is saved as full, so its replication targets stay.
+    expect(allowsReplication('mysql', 'repository')).toBe(true);
+    const values = { ...fileValues, replicationTargetIds: [3, 4] };
+    expect(bodyFromValues({ ...values, backupMode: 'repository' }, 'create').replicationTargetIds).toEqual(
+      [],
+    );
+    expect(bodyFromValues({ ...values, backupMode: 'full' }, 'create').replicationTargetIds).toEqual([3, 4]);
+  });
+
+  it('puts the repository errors of the server on the backup mode', () => {
+    for (const code of [
+      'BACKUP_TASK_REPOSITORY_UNSUPPORTED',
+      'BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED',
+    ]) {
+      expect(taskFieldErrors({ code, message: 'no' })).toEqual([{ name: ['backupMode'], message: 'no' }]);
+    }
   });
 });
 

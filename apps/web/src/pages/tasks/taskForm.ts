@@ -5,6 +5,15 @@
  */
 import type { TaskDetail, TaskType, TaskUpsertBody } from '@backupx/contract';
 
+/**
+ * How a file task stores its runs: a whole archive each time, an archive of what changed since
+ * the last full one, or content-defined chunks in a deduplicating repository (SPEC §3.14).
+ */
+export type BackupMode = 'full' | 'differential' | 'repository';
+
+/** The modes in the order the form offers them. */
+export const backupModes: readonly BackupMode[] = ['full', 'differential', 'repository'];
+
 /** Cron presets offered by the editor (SPEC §5.1), the first is the default of new tasks. */
 export const cronPresets = [
   '0 2 * * *',
@@ -68,7 +77,8 @@ export interface TaskFormValues {
   /** Upstream tasks: a successful backup of one of them starts this task. */
   dependsOnTaskIds: number[];
   compression: 'zstd' | 'gzip' | 'none';
-  backupMode: 'full' | 'differential';
+  /** Only file tasks have a choice; every other type is sent as `full`. */
+  backupMode: BackupMode;
   diffFullIntervalDays: number | null;
   retentionDays: number | null;
   maxBackups: number | null;
@@ -181,7 +191,7 @@ export function valuesFromDetail(task: TaskDetail): TaskFormValues {
     replicationTargetIds: withoutPrimaries(task.replicationTargetIds, task.storageTargetIds),
     dependsOnTaskIds: task.dependsOnTaskIds.filter((id) => id !== task.id),
     compression: task.compression,
-    backupMode: task.backupMode === 'differential' ? 'differential' : 'full',
+    backupMode: task.type === 'file' ? task.backupMode : 'full',
     diffFullIntervalDays: task.diffFullIntervalDays,
     retentionDays: task.retentionDays,
     maxBackups: task.maxBackups,
@@ -199,6 +209,18 @@ export function valuesFromDetail(task: TaskDetail): TaskFormValues {
     verifyMode: task.verifyMode,
   };
 }
+
+/** The mode a task of `type` is saved with: non-file tasks are always full backups. */
+export const effectiveBackupMode = (type: TaskType, mode: BackupMode): BackupMode =>
+  type === 'file' ? mode : 'full';
+
+/**
+ * Whether the task may have replication targets. A repository run stores chunks shared with
+ * earlier runs, not one self-contained file a replica could copy, so the server refuses
+ * replication targets for it (BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED).
+ */
+export const allowsReplication = (type: TaskType, mode: BackupMode): boolean =>
+  effectiveBackupMode(type, mode) !== 'repository';
 
 /** Replication targets without the ones chosen as primaries (a target cannot be both). */
 export const withoutPrimaries = (
@@ -248,6 +270,7 @@ export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'):
   const type = values.type;
   const isFile = type === 'file';
   const isServer = isServerDatabase(type);
+  const backupMode = effectiveBackupMode(type, values.backupMode);
   const body: TaskUpsertBody = {
     name: values.name.trim(),
     type,
@@ -278,14 +301,17 @@ export function bodyFromValues(values: TaskFormValues, mode: 'create' | 'edit'):
           }
         : {},
     storageTargetIds: [...values.storageTargetIds],
-    // Always sent (possibly empty), so clearing the selection clears the stored list.
-    replicationTargetIds: withoutPrimaries(values.replicationTargetIds, values.storageTargetIds),
+    // Always sent (possibly empty), so clearing the selection clears the stored list; a
+    // repository task cannot have any.
+    replicationTargetIds: allowsReplication(type, backupMode)
+      ? withoutPrimaries(values.replicationTargetIds, values.storageTargetIds)
+      : [],
     dependsOnTaskIds: [...new Set(values.dependsOnTaskIds)],
     // Both are always sent, so switching back to the master clears a stored node or pool.
     nodeId: values.runOn === 'node' ? (values.nodeId ?? 0) : 0,
     nodePoolTag: values.runOn === 'pool' ? values.nodePoolTag.trim() : '',
     compression: values.compression,
-    backupMode: isFile ? values.backupMode : 'full',
+    backupMode,
     diffFullIntervalDays: count(values.diffFullIntervalDays, 7),
     retentionDays: count(values.retentionDays, 0),
     maxBackups: count(values.maxBackups, 0),
@@ -357,6 +383,8 @@ const byCode: Record<string, string> = {
   BACKUP_TASK_DIFF_REMOTE_UNSUPPORTED: 'backupMode',
   BACKUP_TASK_REPOSITORY_UNSUPPORTED: 'backupMode',
   BACKUP_TASK_REPOSITORY_REMOTE_UNSUPPORTED: 'backupMode',
+  // The form clears replication targets for repository tasks, so the mode is what to change.
+  BACKUP_TASK_REPOSITORY_REPLICATION_UNSUPPORTED: 'backupMode',
   BACKUP_TASK_REMOTE_ENCRYPT_UNSUPPORTED: 'encrypt',
   NODE_NOT_FOUND: 'nodeId',
   NODE_POOL_EMPTY: 'nodePoolTag',

@@ -313,8 +313,16 @@ export class RestoreStager {
         this.#merge(from, to);
         continue;
       }
-      if (existing !== null && (existing.isDirectory() || staged.isDirectory()))
-        rmSync(to, { recursive: true, force: true });
+      // A directory already at the destination is never replaced by a file or symlink of the
+      // backup: its contents may be newer than the backup, and a restore must not lose data.
+      if (existing?.isDirectory() === true) {
+        this.#options.log(
+          'warn',
+          `[RESTORE] kept the existing directory ${to}: the backup has a ${staged.isSymbolicLink() ? 'symlink' : 'file'} there`,
+        );
+        continue;
+      }
+      if (existing !== null && staged.isDirectory()) rmSync(to, { force: true });
       moveEntry(from, to);
     }
   }
