@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall } from '../scripts/services.ts';
 import { buildCorpus } from './engine/corpus.ts';
 
 const GiB = 1024 ** 3;
@@ -100,6 +101,8 @@ export const run = async (): Promise<void> => {
   await buildCorpus(corpus, GiB);
   const bytes = dirBytes(corpus);
   const keyHex = randomBytes(32).toString('hex');
+  // The baseline is Debian's restic, installed here when missing (root, as `npm test` does).
+  if (spawnSync('which', ['restic'], { stdio: 'ignore' }).status !== 0) aptInstall(['restic']);
   const v2 = resticHasV2();
   const figures: Record<string, Figure> = {};
   const stored: { ours?: number; restic?: number } = {};
