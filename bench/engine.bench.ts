@@ -15,32 +15,20 @@ import { fileURLToPath } from 'node:url';
 import { startS3rver } from '@backupx/testkit/services/s3rver';
 import { startSshd } from '@backupx/testkit/services/sshd';
 import { buildCorpus } from './engine/corpus.ts';
+import {
+  benchRoot,
+  dirBytes,
+  GiB,
+  keepBest,
+  line,
+  mbps,
+  ROUNDS,
+  settle,
+  timeShell,
+  type Figure,
+} from './support.ts';
 
-const GiB = 1024 ** 3;
 const here = fileURLToPath(new URL('.', import.meta.url));
-const benchRoot = process.env.BACKUPX_BENCH_DIR ?? path.join(tmpdir(), 'backupx-bench');
-
-interface Figure {
-  name: string;
-  seconds: number;
-  bytes: number;
-  maxRssBytes?: number;
-}
-
-const mbps = (figure: Figure) => figure.bytes / figure.seconds / 1e6;
-const line = (figure: Figure) =>
-  `${figure.name.padEnd(44)} ${figure.seconds.toFixed(2).padStart(8)} s ${mbps(figure).toFixed(1).padStart(8)} MB/s` +
-  (figure.maxRssBytes === undefined ? '' : `   peak RSS ${(figure.maxRssBytes / 1e6).toFixed(0)} MB`);
-
-const timeShell = (script: string, env: Record<string, string> = {}): number => {
-  const started = performance.now();
-  const result = spawnSync('bash', ['-o', 'pipefail', '-c', script], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  if (result.status !== 0) throw new Error(`baseline failed: ${script}`);
-  return (performance.now() - started) / 1000;
-};
 
 const runChild = (args: string[]): Record<string, unknown> => {
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'bx-bench-out-')), 'out.json');
@@ -50,36 +38,6 @@ const runChild = (args: string[]): Record<string, unknown> => {
   if (result.status !== 0) throw new Error(`bench child failed: ${args[0] ?? ''}`);
   return JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
 };
-
-/** Runs of each 1 GiB figure (ours and its baseline alternate); the best one counts. */
-const ROUNDS = Number(process.env.BACKUPX_BENCH_ROUNDS ?? '2');
-
-/**
- * Starts a timed run from the same state every time: dirty pages written back, the page cache
- * dropped (when root), then the run's input read once so it is warm. On this VM a large page cache
- * makes every file write several times dearer in kernel time, growing run after run; without this
- * the order of the runs decides the figures.
- */
-const settle = (warm: readonly string[] = []): void => {
-  execFileSync('sync');
-  if (process.getuid?.() === 0) writeFileSync('/proc/sys/vm/drop_caches', '3');
-  for (const input of warm)
-    execFileSync('bash', ['-c', `tar -cf - ${JSON.stringify(input)} | cat > /dev/null`], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
-};
-
-/** Keeps the faster run of a figure and the highest peak RSS seen for it. */
-const keepBest = (figures: Record<string, Figure>, key: string, figure: Figure): void => {
-  const best = figures[key];
-  const maxRssBytes =
-    figure.maxRssBytes === undefined ? undefined : Math.max(figure.maxRssBytes, best?.maxRssBytes ?? 0);
-  const fastest = best === undefined || figure.seconds < best.seconds ? figure : best;
-  figures[key] = { ...fastest, ...(maxRssBytes === undefined ? {} : { maxRssBytes }) };
-};
-
-const dirBytes = (dir: string): number =>
-  Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 
 export const run = async (): Promise<void> => {
   const sizes = process.env.BACKUPX_BENCH_SKIP_4G === '1' ? [1] : [1, 4];

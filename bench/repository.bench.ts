@@ -11,43 +11,27 @@
 // restic alone.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aptInstall } from '../scripts/services.ts';
 import { buildCorpus } from './engine/corpus.ts';
+import {
+  benchRoot,
+  dirBytes,
+  GiB,
+  keepBest,
+  line,
+  mbps,
+  ROUNDS,
+  settle,
+  timeShell,
+  type Figure,
+} from './support.ts';
 
-const GiB = 1024 ** 3;
 const here = fileURLToPath(new URL('.', import.meta.url));
-const benchRoot = process.env.BACKUPX_BENCH_DIR ?? path.join(tmpdir(), 'backupx-bench');
-const ROUNDS = Number(process.env.BACKUPX_BENCH_ROUNDS ?? '2');
 const skipOurs = process.env.BACKUPX_BENCH_SKIP_OURS === '1';
-
-interface Figure {
-  name: string;
-  seconds: number;
-  bytes: number;
-  maxRssBytes?: number;
-  /** Wall time of the whole child process (node start-up and imports included). */
-  wallSeconds?: number;
-}
-
-const mbps = (figure: Figure) => figure.bytes / figure.seconds / 1e6;
-const line = (figure: Figure) =>
-  `${figure.name.padEnd(52)} ${figure.seconds.toFixed(2).padStart(8)} s ${mbps(figure).toFixed(1).padStart(8)} MB/s` +
-  (figure.maxRssBytes === undefined ? '' : `   peak RSS ${(figure.maxRssBytes / 1e6).toFixed(0)} MB`) +
-  (figure.wallSeconds === undefined ? '' : `   (process ${figure.wallSeconds.toFixed(2)} s)`);
-
-const timeShell = (script: string, env: Record<string, string> = {}): number => {
-  const started = performance.now();
-  const result = spawnSync('bash', ['-o', 'pipefail', '-c', script], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  if (result.status !== 0) throw new Error(`baseline failed: ${script}`);
-  return (performance.now() - started) / 1000;
-};
 
 /** Runs bench/repository/child.ts; returns its result plus the wall time of the whole process. */
 const runChild = (args: string[]): Record<string, unknown> & { wallSeconds: number } => {
@@ -65,28 +49,6 @@ const runChild = (args: string[]): Record<string, unknown> & { wallSeconds: numb
     rmSync(outDir, { recursive: true, force: true });
   }
 };
-
-/** Same as bench/engine.bench.ts: write back, drop the page cache (when root), warm the input. */
-const settle = (warm: readonly string[] = []): void => {
-  execFileSync('sync');
-  if (process.getuid?.() === 0) writeFileSync('/proc/sys/vm/drop_caches', '3');
-  for (const input of warm)
-    execFileSync('bash', ['-c', `tar -cf - ${JSON.stringify(input)} | cat > /dev/null`], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
-};
-
-/** Keeps the faster run of a figure and the highest peak RSS seen for it. */
-const keepBest = (figures: Record<string, Figure>, key: string, figure: Figure): void => {
-  const best = figures[key];
-  const maxRssBytes =
-    figure.maxRssBytes === undefined ? undefined : Math.max(figure.maxRssBytes, best?.maxRssBytes ?? 0);
-  const fastest = best === undefined || figure.seconds < best.seconds ? figure : best;
-  figures[key] = { ...fastest, ...(maxRssBytes === undefined ? {} : { maxRssBytes }) };
-};
-
-const dirBytes = (dir: string): number =>
-  Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 
 const resticVersion = (): string =>
   execFileSync('restic', ['version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' ');
@@ -194,7 +156,7 @@ export const run = async (): Promise<void> => {
 
   process.stdout.write(`baseline: ${resticVersion()}, ${resticFormat}; corpus ${bytes} bytes\n`);
   for (const note of [...new Set(notes)]) process.stdout.write(`${note}\n`);
-  for (const figure of Object.values(figures)) process.stdout.write(`${line(figure)}\n`);
+  for (const figure of Object.values(figures)) process.stdout.write(`${line(figure, 52)}\n`);
   const mb = (value?: number) =>
     value === undefined ? 'n/a' : `${(value / 1e6).toFixed(1)} MB (${value} bytes)`;
   process.stdout.write(`stored after first backup: ours ${mb(stored.ours)}, restic ${mb(stored.restic)}\n`);

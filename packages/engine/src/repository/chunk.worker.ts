@@ -12,6 +12,7 @@ import zlib from 'node:zlib';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import zstdBinding from 'zstd-napi/binding.js';
 import { CHUNK_MAX_BYTES, findCutPoint } from './chunker.ts';
+import { chunkIdDomain } from './format.ts';
 import {
   CANCELLED,
   claimNext,
@@ -35,9 +36,7 @@ const control = new Int32Array(config.control);
 const claims = new Uint32Array(config.claims);
 const mySlot = outstandingSlot(config.index);
 const secret = config.key === null ? null : createSecretKey(config.key);
-const domain = Buffer.from(
-  `backupx-repository-v1/${config.compression}/${secret === null ? 'plain' : 'encrypted'}\0`,
-);
+const domain = Buffer.from(chunkIdDomain(config.compression, secret !== null));
 const idPrefix = secret === null ? 'p-' : 'e-';
 
 /** Twice a maximal chunk: a read tops it up whenever less than one maximal chunk is left. */

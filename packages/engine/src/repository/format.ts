@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { EngineError } from '../errors.ts';
 import type { Compression } from '../pipeline/compression.ts';
-import { ZSTD_LEVEL } from '../pipeline/compression.ts';
 import { CHUNK_MAX_BYTES } from './chunker.ts';
 
 export const REPOSITORY_ROOT = '.backupx/repository/v1';
@@ -57,29 +56,19 @@ export const isSnapshotKey = (key: string): boolean =>
 const normalCompression = (compression: string): Compression =>
   compression === 'gzip' || compression === 'none' ? compression : 'zstd';
 
-/** Chunk id (SPEC §3.14): the compression is part of the id domain. */
+/** What a chunk id hashes before the chunk (SPEC §3.14): the compression is part of the domain. */
+export const chunkIdDomain = (compression: string, encrypted: boolean): string =>
+  `backupx-repository-v1/${normalCompression(compression)}/${encrypted ? 'encrypted' : 'plain'}\0`;
+
+/** Chunk id: `p-SHA-256(domain ‖ chunk)`, or `e-HMAC-SHA-256(key, domain ‖ chunk)` when encrypted. */
 export const chunkIdOf = (chunk: Uint8Array, compression: Compression, key?: Buffer): string => {
-  const domain = `backupx-repository-v1/${normalCompression(compression)}/${key === undefined ? 'plain' : 'encrypted'}\0`;
+  const domain = chunkIdDomain(compression, key !== undefined);
   if (key === undefined) return `p-${createHash('sha256').update(domain).update(chunk).digest('hex')}`;
   return `e-${createHmac('sha256', key).update(domain).update(chunk).digest('hex')}`;
 };
 
-const zstdCompress = promisify(zlib.zstdCompress);
 const zstdDecompress = promisify(zlib.zstdDecompress);
-const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
-
-/** Compresses on the libuv thread pool, so several chunks compress while the walk goes on. */
-const compress = async (chunk: Buffer, compression: Compression): Promise<Buffer> => {
-  switch (compression) {
-    case 'none':
-      return chunk;
-    case 'gzip':
-      return gzip(chunk);
-    case 'zstd':
-      return zstdCompress(chunk, { params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } });
-  }
-};
 
 const decompress = async (data: Buffer, compression: Compression, maxBytes: number): Promise<Buffer> => {
   switch (compression) {
@@ -114,17 +103,6 @@ const open = (sealed: Buffer, key: Buffer, aad: string, what: string): Buffer =>
   } catch {
     throw new RepositoryCorruptError(what, 'authentication failed (wrong key or tampered data)');
   }
-};
-
-/** Compress, then (encrypted repositories) AES-256-GCM with the chunk id as AAD. */
-export const encodeChunk = async (
-  chunk: Buffer,
-  id: string,
-  compression: Compression,
-  key?: Buffer,
-): Promise<Buffer> => {
-  const compressed = await compress(chunk, compression);
-  return key === undefined ? compressed : seal(compressed, key, id);
 };
 
 export interface ChunkLocation {
@@ -187,7 +165,6 @@ export const isChunkId = (id: unknown, encrypted: boolean): id is string =>
   id.length === 66 &&
   id.startsWith(encrypted ? 'e-' : 'p-') &&
   HEX64.test(id.slice(2));
-const isAnyChunkId = (id: string): boolean => isChunkId(id, true) || isChunkId(id, false);
 
 /** Parses and validates an index segment read from `key` (SPEC §3.14 "Reading"). */
 export const parseIndexSegment = (key: string, bytes: Buffer): IndexSegment => {
@@ -386,5 +363,3 @@ export const decodeSnapshotEnvelope = (bytes: Buffer, what: string, key?: Buffer
   const plain = open(Buffer.from(envelope.ciphertext, 'base64url'), key, SNAPSHOT_AAD, what);
   return validateSnapshot(parseJson(plain, what), what, true);
 };
-
-export { isAnyChunkId };

@@ -264,7 +264,7 @@ class TargetWriter {
 }
 
 /**
- * format.ts encodeChunk's encryption, straight into a pack: a random nonce, AES-256-GCM of the
+ * The chunk encryption of the format (SPEC §3.14), straight into a pack: a random nonce, AES-256-GCM of the
  * compressed chunk with its id as AAD, the tag.
  */
 class ChunkSealer {

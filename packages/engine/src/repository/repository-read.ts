@@ -305,9 +305,12 @@ export const restoreFromRepository = async (
     sourcePaths: readonly string[];
     targetPath?: string;
     selectedPaths?: readonly string[];
+    /** The snapshot, when the caller already loaded (and checked) it. */
+    snapshot?: Snapshot;
   },
 ): Promise<FileRestoreResult> => {
-  const { snapshot } = await loadSnapshot(options.backend, options.snapshotKey, options);
+  const snapshot =
+    options.snapshot ?? (await loadSnapshot(options.backend, options.snapshotKey, options)).snapshot;
   const index = await loadIndex(options.backend, { signal: options.signal });
   // Missing data is found before anything is written.
   for (const entry of keptEntries(snapshot, options.selectedPaths ?? []))

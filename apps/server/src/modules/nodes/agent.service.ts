@@ -22,6 +22,7 @@ import { sourcePathsOf, type BackupRunner } from '../runs/backup-runner.ts';
 import type { LogHub, LogLevel } from '../runs/log-hub.ts';
 import type { RecordRow, RunsRepository } from '../runs/runs.repository.ts';
 import type { RepositoryLeases } from '../runs/repository-leases.ts';
+import { previousSnapshotRecord } from '../runs/repository-records.ts';
 import type { RestoreRunner } from '../runs/restore-runner.ts';
 import type { RunsService } from '../runs/runs.service.ts';
 import type { CommandQueue } from './command-queue.ts';
@@ -285,12 +286,6 @@ export const createAgentService = (deps: AgentServiceDeps) => {
     return leaseHolderOf(node.id, record.id);
   };
 
-  /** Snapshot key of the task's newest successful repository run ('' = none): unchanged files reuse it. */
-  const previousSnapshotKeyOf = async (taskId: number): Promise<string> => {
-    const records = await repository.successfulRecords(taskId);
-    return records.find((record) => record.backupKind === 'repository')?.storagePath ?? '';
-  };
-
   const relayLogLines = (hub: LogHub, id: number, text: string) => {
     for (const line of hubLinesOf(text)) hub.log(id, line.level, line.message);
   };
@@ -374,7 +369,9 @@ export const createAgentService = (deps: AgentServiceDeps) => {
         (await targetIdsOf(deps.tasks, task.id)).map((id) => deps.targets.readDecrypted(id)),
       );
       const previousSnapshotKey =
-        task.backupMode === 'repository' ? await previousSnapshotKeyOf(task.id) : '';
+        task.backupMode === 'repository'
+          ? ((await previousSnapshotRecord(repository, task.id))?.storagePath ?? '')
+          : '';
       return {
         taskId: task.id,
         name: task.name,

@@ -44,7 +44,7 @@ import {
 import { localLimitsOf, type LocalLimitsDeps } from './local-limits.ts';
 import type { LogHub, LogLevel } from './log-hub.ts';
 import type { RepositoryLeases } from './repository-leases.ts';
-import { runRepositoryBackup } from './repository-records.ts';
+import { previousSnapshotRecord, runRepositoryBackup } from './repository-records.ts';
 import { selectForDeletion } from './retention.ts';
 import { isUniqueViolation, type RecordRow, type RunsRepository } from './runs.repository.ts';
 import { Semaphore } from './semaphore.ts';
@@ -491,9 +491,7 @@ export const createBackupRunner = (deps: BackupRunnerDeps) => {
     signal: AbortSignal,
   ) => {
     const log = (level: LogLevel, message: string) => hub.log(recordId, level, message);
-    const previous = (await repository.successfulRecords(task.id)).find(
-      (record) => record.backupKind === 'repository' && record.storagePath !== '',
-    );
+    const previous = await previousSnapshotRecord(repository, task.id);
     const compression = (
       ['zstd', 'gzip', 'none'].includes(task.compression) ? task.compression : 'zstd'
     ) as Compression;

@@ -19,6 +19,7 @@ import {
 } from '@backupx/engine';
 import type { BackupTaskRow } from '../../db/tables.ts';
 import {
+  openFirstReadableCopy,
   parseUploadResults,
   type ArtifactCopy,
   type CopyPruner,
@@ -26,11 +27,22 @@ import {
   type TargetAccess,
 } from './artifacts.ts';
 import type { RepositoryLeases } from './repository-leases.ts';
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+import type { RecordRow, RunsRepository } from './runs.repository.ts';
 
 export const isRepositoryRecord = (record: { backupKind: string }): boolean =>
   record.backupKind === 'repository';
+
+/**
+ * The task's newest successful repository record: its snapshot is the previous one of the next
+ * run (unchanged files are not read again), on the master or on an agent.
+ */
+export const previousSnapshotRecord = async (
+  records: Pick<RunsRepository, 'successfulRecords'>,
+  taskId: number,
+): Promise<RecordRow | undefined> =>
+  (await records.successfulRecords(taskId)).find(
+    (record) => isRepositoryRecord(record) && record.storagePath !== '',
+  );
 
 /** The stored figures of a repository record; null for other records or unreadable JSON. */
 export const repositoryStatsOf = (record: {
@@ -97,32 +109,18 @@ export const openRepositoryExport = async (
   },
   encryptionKey: Buffer,
 ): Promise<{ stream: Readable; sizeBytes: number; close: () => Promise<void> }> => {
-  const problems: string[] = [];
   const encrypted = repositoryStatsOf(record)?.encrypted === true;
-  for (const copy of copies) {
-    let opened: OpenedTarget | undefined;
-    try {
-      opened = await targets.openBackend(copy.storageTargetId, { allowDisabled: true });
-      const { backend } = opened;
-      const { snapshot } = await loadSnapshot(backend, copy.storagePath, {
-        checksum: snapshotChecksumOf(record, copy.storageTargetId),
-        ...(encrypted ? { encryptionKey } : {}),
-      });
-      const index = await loadIndex(backend);
-      const stream = snapshotTarStream(backend, snapshot, index, encrypted ? { encryptionKey } : {});
-      return {
-        stream,
-        sizeBytes: snapshotTarBytes(snapshot),
-        close: () => backend.close().catch(() => undefined),
-      };
-    } catch (error) {
-      await opened?.backend.close().catch(() => undefined);
-      problems.push(
-        `${opened?.target.name ?? `target #${String(copy.storageTargetId)}`}: ${messageOf(error)}`,
-      );
-    }
-  }
-  throw new Error(problems.length === 0 ? 'the record has no stored copy' : problems.join('; '));
+  let sizeBytes = 0;
+  const opened = await openFirstReadableCopy(targets, copies, async (backend, copy) => {
+    const { snapshot } = await loadSnapshot(backend, copy.storagePath, {
+      checksum: snapshotChecksumOf(record, copy.storageTargetId),
+      ...(encrypted ? { encryptionKey } : {}),
+    });
+    const index = await loadIndex(backend);
+    sizeBytes = snapshotTarBytes(snapshot);
+    return snapshotTarStream(backend, snapshot, index, encrypted ? { encryptionKey } : {});
+  });
+  return { stream: opened.stream, sizeBytes, close: opened.close };
 };
 
 export interface RepositoryRunInput {

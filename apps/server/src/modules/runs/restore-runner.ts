@@ -16,6 +16,7 @@ import {
   restoreSaphana,
   restoreSqlite,
   spoolArtifact,
+  type Snapshot,
   type SourceContext,
   type StoredArtifact,
 } from '@backupx/engine';
@@ -134,9 +135,14 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
       let opened: OpenedTarget | undefined;
       const checksum = snapshotChecksumOf(record, copy.storageTargetId);
       const key = encrypted ? { encryptionKey: deps.encryptionKey } : {};
+      let snapshot: Snapshot;
       try {
         opened = await deps.targets.openBackend(copy.storageTargetId, { allowDisabled: true });
-        await loadSnapshot(opened.backend, copy.storagePath, { checksum, ...key, signal: ctx.signal });
+        ({ snapshot } = await loadSnapshot(opened.backend, copy.storagePath, {
+          checksum,
+          ...key,
+          signal: ctx.signal,
+        }));
       } catch (error) {
         await opened?.backend.close().catch(() => undefined);
         problems.push(
@@ -149,6 +155,7 @@ export const createRestoreRunner = (deps: RestoreRunnerDeps) => {
         return await restoreFromRepository({
           backend: opened.backend,
           snapshotKey: copy.storagePath,
+          snapshot,
           checksum,
           ...key,
           signal: ctx.signal,
